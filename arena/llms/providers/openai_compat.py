@@ -1,0 +1,184 @@
+"""OpenAI-compatible chat completions, streamed: OpenAI, vLLM, Ollama, llama.cpp, OpenRouter."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, cast
+
+import openai
+from openai import Stream
+from openai.types.chat import ChatCompletionChunk
+
+from arena.llms.providers._retry import (
+    MAX_CONNECT_TIMEOUT_S,
+    RetryableError,
+    RetryPolicy,
+    api_key_for,
+    safe_text,
+    server_message,
+    status_error,
+    stream_with_retries,
+    transport_failure,
+)
+from arena.llms.providers._think import ThinkSplitter
+from arena.llms.types import Delta, Message, ModelSpec, ProviderError, StreamEvent, Usage
+
+log = logging.getLogger(__name__)
+
+# Sampling knobs of the chat completions API; anything else in ModelSpec.params is dropped
+# so an admin typo (or `n`, `stream`, `tools`) cannot change what the arena receives.
+PARAMS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "reasoning_effort",
+    }
+)
+# Extensions understood by vLLM, OpenRouter and llama.cpp; the SDK sends them as extra body.
+EXTRA_BODY_PARAMS = frozenset({"top_k", "min_p", "repetition_penalty"})
+# Where servers put reasoning: vLLM and DeepSeek use the first, OpenRouter and Ollama the second.
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+
+class OpenAICompatProvider:
+    def __init__(
+        self,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.sleep = sleep
+
+    def stream(self, model: ModelSpec, messages: list[Message]) -> Iterator[StreamEvent]:
+        key = api_key_for(model)
+        client = openai.OpenAI(
+            api_key=key,
+            base_url=model.base_url or None,
+            timeout=openai.Timeout(
+                model.timeout_s, connect=min(model.timeout_s, MAX_CONNECT_TIMEOUT_S)
+            ),
+            max_retries=0,  # retries are ours: only before the first token
+        )
+        try:
+            yield from stream_with_retries(
+                lambda: self._attempt(client, model, messages, key),
+                max_retries=model.max_retries,
+                policy=self.retry_policy,
+                sleep=self.sleep,
+            )
+        finally:
+            client.close()
+
+    def _attempt(
+        self, client: openai.OpenAI, model: ModelSpec, messages: list[Message], key: str
+    ) -> Generator[StreamEvent, None, None]:
+        try:
+            chunks = _open(client, request_body(model, messages))
+        except Exception as err:
+            raise _mapped(err, model, key) from err
+        try:
+            yield from _events(chunks)
+        except ProviderError:
+            raise
+        except Exception as err:
+            raise _mapped(err, model, key) from err
+        finally:
+            chunks.close()  # the rater may have left: hang up so the server stops generating
+
+
+def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": model.model_id,
+        "messages": [{"role": m.role, "content": m.content} for m in messages],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    extra: dict[str, Any] = {}
+    for name, value in model.params.items():
+        if name in PARAMS:
+            body[name] = value
+        elif name in EXTRA_BODY_PARAMS:
+            extra[name] = value
+        else:
+            log.warning("model %s: ignoring unsupported parameter %r", model.name, name)
+    if extra:
+        body["extra_body"] = extra
+    return body
+
+
+def _open(client: openai.OpenAI, body: dict[str, Any]) -> Stream[ChatCompletionChunk]:
+    try:
+        return cast(Stream[ChatCompletionChunk], client.chat.completions.create(**body))
+    except openai.BadRequestError as err:
+        # Some older servers reject stream_options; usage is nice to have, the answer is not.
+        if "stream_options" not in str(err.message):
+            raise
+        body = {k: v for k, v in body.items() if k != "stream_options"}
+        return cast(Stream[ChatCompletionChunk], client.chat.completions.create(**body))
+
+
+def _events(chunks: Stream[ChatCompletionChunk]) -> Iterator[StreamEvent]:
+    splitter = ThinkSplitter()
+    finished = answered = False
+    usage: Any = None
+    for chunk in chunks:
+        usage = getattr(chunk, "usage", None) or usage
+        for choice in getattr(chunk, "choices", None) or []:
+            if choice.index != 0:
+                continue
+            finished = finished or bool(choice.finish_reason)
+            for delta in _deltas(choice.delta, splitter):
+                answered = answered or (delta.kind == "text" and bool(delta.text.strip()))
+                yield delta
+    for delta in splitter.finish():
+        answered = answered or (delta.kind == "text" and bool(delta.text.strip()))
+        yield delta
+    if not finished:
+        raise RetryableError("the stream ended before the model finished")
+    if not answered:
+        raise ProviderError("the model returned an empty answer")
+    yield Usage(
+        input_tokens=getattr(usage, "prompt_tokens", None),
+        output_tokens=getattr(usage, "completion_tokens", None),
+    )
+
+
+def _deltas(delta: Any, splitter: ThinkSplitter) -> Iterator[Delta]:
+    if delta is None:
+        return
+    for field in REASONING_FIELDS:
+        reasoning = getattr(delta, field, None)
+        if isinstance(reasoning, str) and reasoning:
+            yield Delta("reasoning", reasoning)
+            break
+    if delta.content:
+        yield from splitter.feed(delta.content)
+
+
+def _mapped(err: Exception, model: ModelSpec, key: str) -> ProviderError:
+    """Turn whatever the SDK raised into an error a rater may read."""
+    if isinstance(err, ProviderError):
+        return err
+    network = transport_failure(err, model)
+    if network is not None:
+        return network
+    if isinstance(err, openai.APIStatusError):
+        message = safe_text(server_message(err.body) or str(err.message), key)
+        return status_error(err.status_code, message, model=model, headers=err.response.headers)
+    if isinstance(err, openai.APIError):
+        # An `{"error": ...}` object sent inside the stream (vLLM, OpenRouter do this).
+        return ProviderError(f"the server reported an error: {safe_text(str(err.message), key)}")
+    if isinstance(err, json.JSONDecodeError):
+        return ProviderError("the server sent a malformed chunk")
+    log.exception("model %s: unexpected error from the OpenAI SDK", model.name)
+    return ProviderError("unexpected error while talking to the model server")
