@@ -1,0 +1,392 @@
+"""Style control for code answers: a contextual Bradley-Terry model.
+
+logit P(a beats b) = ln10·(θ_a − θ_b) + Σ_f β_f·z_f, where for each style
+feature f the per-battle difference is d = (a − b)/(a + b + 1) (FastChat), or
+d = a − b for the 0/1 `exec_ok`, and z = (d − mean d)/sd d. θ are the
+style-controlled ratings (same 400·θ + 1000 scale and gauge as plain BT); β_f is
+the log-odds change per standard deviation of the feature difference
+(× 400/ln10 ≈ 173.7 for rating points).
+
+No aggregation is possible (features are per battle), so each fit is over N rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import expit
+
+from arena.ratings.battle_table import SCORE_OF_OUTCOME, BattleTable
+from arena.ratings.bradley_terry import (
+    LN10,
+    PRIOR_RIDGE,
+    SCALE,
+    aggregate_triples,
+    fit_theta,
+    laplacian,
+    pair_stats,
+    theta_to_ratings,
+)
+from arena.ratings.intervals import Z_95, percentile_interval, rank_upper_bound
+from arena.ratings.leaderboard import Battles, _anchor_index
+
+BINARY_FEATURES = frozenset({"exec_ok"})
+_MAX_NEWTON_STEPS = 100
+
+
+@dataclass(frozen=True)
+class StyleCoefficient:
+    """β for one feature: log-odds per sd of the feature difference, and in rating points."""
+
+    feature: str
+    coefficient: float
+    ci_low: float
+    ci_high: float
+    rating_points: float
+
+
+@dataclass(frozen=True)
+class StyleControlledRating:
+    model: str
+    bt: float
+    bt_ci_low: float
+    bt_ci_high: float
+    battles: int
+    rank_ub: int
+
+
+@dataclass(frozen=True)
+class StyleControlResult:
+    models: tuple[StyleControlledRating, ...]
+    coefficients: tuple[StyleCoefficient, ...]
+    dropped_features: tuple[str, ...]  # constant over the data: not identifiable
+    n_battles: int
+    interval: Literal["bootstrap", "sandwich"]
+    anchor: tuple[str, float] | None
+    weighted: bool
+    prior_used: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))  # type: ignore[no-any-return]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), allow_nan=False)
+
+
+@dataclass(frozen=True, eq=False)
+class _Problem:
+    a: NDArray[np.intp]
+    b: NDArray[np.intp]
+    y: NDArray[np.float64]
+    w: NDArray[np.float64]
+    x: NDArray[np.float64]  # N x F z-scored feature differences
+    k: int
+    ridge: float
+
+
+def style_control(
+    battles: Battles,
+    *,
+    features: Sequence[str] | None = None,
+    interval: Literal["bootstrap", "sandwich"] = "sandwich",
+    bootstrap: int = 100,
+    seed: int = 42,
+    anchor: tuple[str, float] | None = None,
+    weighted: bool = False,
+) -> StyleControlResult:
+    """Style-controlled ratings and style coefficients with 95% intervals.
+
+    1. Build z-scored feature differences from the `<feature>_a/_b` columns
+       (all present ones unless `features` names some); drop constant ones.
+    2. Decide whether the weak prior is needed exactly as plain BT does.
+    3. Fit (θ, β) jointly by Newton's method (exact MLE; θ has Σθ = 0).
+    4. Intervals by the sandwich estimator (default), or by `bootstrap` rounds
+       of battle-level multinomial resampling (slower: N rows per round).
+    """
+    table = battles if isinstance(battles, BattleTable) else BattleTable.from_rows(battles)
+    anchor_index = _anchor_index(table, anchor)
+    names, x, dropped = _feature_matrix(table, features)
+    weights = table.inverse_probability_weights() if weighted else np.ones(len(table))
+    triples = aggregate_triples(table, weights if weighted else None)
+    plain = fit_theta(pair_stats(triples), names=table.models)
+    problem = _Problem(
+        a=table.model_a,
+        b=table.model_b,
+        y=SCORE_OF_OUTCOME[table.outcome],
+        w=weights,
+        x=x,
+        k=len(table.models),
+        ridge=PRIOR_RIDGE if plain.prior_used else 0.0,
+    )
+    params = _fit(problem)
+    theta, beta = params[: problem.k], params[problem.k :]
+    ratings = theta_to_ratings(theta, anchor_index)
+    if interval == "sandwich":
+        low, high, beta_sd = _sandwich(problem, params, anchor_index)
+        beta_low, beta_high = beta - Z_95 * beta_sd, beta + Z_95 * beta_sd
+    elif interval == "bootstrap":
+        (low, high), (beta_low, beta_high) = _bootstrap(
+            problem, params, (bootstrap, seed), anchor_index
+        )
+    else:
+        raise ValueError(f"unknown interval method {interval!r}")
+    battles_per_model = np.bincount(table.model_a, minlength=problem.k) + np.bincount(
+        table.model_b, minlength=problem.k
+    )
+    ranks = rank_upper_bound(low, high)
+    order = sorted(range(problem.k), key=lambda m: (ranks[m], -ratings[m], table.models[m]))
+    return StyleControlResult(
+        models=tuple(
+            StyleControlledRating(
+                table.models[m],
+                float(ratings[m]),
+                float(low[m]),
+                float(high[m]),
+                int(battles_per_model[m]),
+                int(ranks[m]),
+            )
+            for m in order
+        ),
+        coefficients=tuple(
+            StyleCoefficient(
+                name,
+                float(beta[f]),
+                float(beta_low[f]),
+                float(beta_high[f]),
+                float(beta[f] * SCALE / LN10),
+            )
+            for f, name in enumerate(names)
+        ),
+        dropped_features=dropped,
+        n_battles=len(table),
+        interval=interval,
+        anchor=anchor,
+        weighted=weighted,
+        prior_used=plain.prior_used,
+    )
+
+
+def _feature_matrix(
+    table: BattleTable, requested: Sequence[str] | None
+) -> tuple[tuple[str, ...], NDArray[np.float64], tuple[str, ...]]:
+    """z-scored per-battle differences, the kept feature names and the dropped ones."""
+    wanted = tuple(requested) if requested is not None else table.style_features
+    missing = [name for name in wanted if name not in table.style_features]
+    if not wanted or missing or table.style_a is None or table.style_b is None:
+        raise ValueError(
+            "style control needs <feature>_a/<feature>_b columns"
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+        )
+    kept: list[str] = []
+    dropped: list[str] = []
+    columns: list[NDArray[np.float64]] = []
+    for name in wanted:
+        f = table.style_features.index(name)
+        a, b = table.style_a[:, f], table.style_b[:, f]
+        difference = a - b if name in BINARY_FEATURES else (a - b) / (a + b + 1.0)
+        sd = difference.std()
+        if not sd > 0:
+            dropped.append(name)
+            continue
+        kept.append(name)
+        columns.append((difference - difference.mean()) / sd)
+    matrix = np.column_stack(columns) if columns else np.zeros((len(table), 0))
+    return tuple(kept), matrix, tuple(dropped)
+
+
+def _fit(problem: _Problem) -> NDArray[np.float64]:
+    """Newton with backtracking on NLL(θ, β) + ridge/2·‖θ‖²; gauge as newton_bt."""
+    params = np.zeros(problem.k + problem.x.shape[1])
+    loss = _loss(problem, params)
+    tolerance = 1e-10 * max(1.0, float(problem.w.sum()))
+    for _ in range(_MAX_NEWTON_STEPS):
+        gradient, hessian = _gradient_hessian(problem, params)
+        if np.abs(gradient).max() <= tolerance:
+            break
+        step = _solve(_with_gauge(problem, hessian), -gradient)
+        slope, size, moved = float(gradient @ step), 1.0, False
+        for _ in range(60):
+            candidate = params + size * step
+            candidate_loss = _loss(problem, candidate)
+            if candidate_loss <= loss + 1e-4 * size * slope:
+                params, loss, moved = candidate, candidate_loss, True
+                break
+            size *= 0.5
+        if not moved:
+            break
+    params[: problem.k] -= params[: problem.k].mean()
+    return params
+
+
+def _logit(problem: _Problem, params: NDArray[np.float64]) -> NDArray[np.float64]:
+    theta, beta = params[: problem.k], params[problem.k :]
+    return LN10 * (theta[problem.a] - theta[problem.b]) + problem.x @ beta
+
+
+def _loss(problem: _Problem, params: NDArray[np.float64]) -> float:
+    z = _logit(problem, params)
+    y, w = problem.y, problem.w
+    nll = (w * y) @ np.logaddexp(0.0, -z) + (w * (1.0 - y)) @ np.logaddexp(0.0, z)
+    theta = params[: problem.k]
+    return float(nll + 0.5 * problem.ridge * theta @ theta)
+
+
+def _gradient_hessian(
+    problem: _Problem, params: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    p = expit(_logit(problem, params))
+    residual = problem.w * (problem.y - p)
+    theta = params[: problem.k]
+    gradient = -_score_sum(problem, residual)
+    gradient[: problem.k] += problem.ridge * theta
+    hessian = _outer_sum(problem, problem.w * p * (1.0 - p))
+    hessian[: problem.k, : problem.k] += problem.ridge * np.eye(problem.k)
+    return gradient, hessian
+
+
+def _score_sum(problem: _Problem, per_battle: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Σ per_battle·g with g = (ln10·(e_a − e_b), x): the per-battle logit gradient."""
+    k = problem.k
+    theta_part = LN10 * (
+        np.bincount(problem.a, per_battle, k) - np.bincount(problem.b, per_battle, k)
+    )
+    return np.concatenate([theta_part, problem.x.T @ per_battle])
+
+
+def _outer_sum(problem: _Problem, per_battle: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Σ per_battle·g·gᵀ, with the θθ block aggregated per ordered pair first."""
+    k, n_features = problem.k, problem.x.shape[1]
+    pair = problem.a.astype(np.int64) * k + problem.b
+    edge = np.bincount(pair, per_battle, k * k)
+    i, j = np.divmod(np.flatnonzero(edge), k)
+    matrix = np.zeros((k + n_features, k + n_features))
+    matrix[:k, :k] = laplacian(i.astype(np.intp), j.astype(np.intp), LN10**2 * edge[edge != 0], k)
+    weighted_x = problem.x * per_battle[:, np.newaxis]
+    cross = LN10 * (
+        np.stack([np.bincount(problem.a, col, k) for col in weighted_x.T], axis=1)
+        - np.stack([np.bincount(problem.b, col, k) for col in weighted_x.T], axis=1)
+    ).reshape(k, n_features)
+    matrix[:k, k:] = cross
+    matrix[k:, :k] = cross.T
+    matrix[k:, k:] = problem.x.T @ weighted_x
+    return matrix
+
+
+def _with_gauge(problem: _Problem, hessian: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Add 11ᵀ/k on the θ block when unregularised (null direction: all θ + c)."""
+    if problem.ridge > 0:
+        return hessian
+    gauged = hessian.copy()
+    gauged[: problem.k, : problem.k] += 1.0 / problem.k
+    return gauged
+
+
+def _solve(matrix: NDArray[np.float64], rhs: NDArray[np.float64]) -> NDArray[np.float64]:
+    try:
+        step = np.linalg.solve(matrix, rhs)
+    except np.linalg.LinAlgError:  # collinear features: minimum-norm step
+        step = np.linalg.lstsq(matrix, rhs, rcond=None)[0]
+    return np.asarray(step, dtype=np.float64)
+
+
+def _sandwich(
+    problem: _Problem, params: NDArray[np.float64], anchor: tuple[int, float] | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Rating bounds and β standard errors from H⁻¹·G·H⁻¹ (see intervals.sandwich_interval)."""
+    p = expit(_logit(problem, params))
+    _, hessian = _gradient_hessian(problem, params)
+    meat = _outer_sum(problem, (problem.w * (problem.y - p)) ** 2)
+    bread = np.linalg.pinv(_with_gauge(problem, hessian))
+    covariance = bread @ meat @ bread
+    k = problem.k
+    theta_cov = covariance[:k, :k]
+    if anchor is None:
+        centring = np.eye(k) - 1.0 / k
+        variance = np.diag(centring @ theta_cov @ centring)
+    else:
+        diag = np.diag(theta_cov)
+        variance = diag + diag[anchor[0]] - 2.0 * theta_cov[:, anchor[0]]
+    ratings = theta_to_ratings(params[:k], anchor)
+    half = Z_95 * SCALE * np.sqrt(np.clip(variance, 0.0, None))
+    beta_sd = np.sqrt(np.clip(np.diag(covariance)[k:], 0.0, None))
+    return ratings - half, ratings + half, beta_sd
+
+
+def _bootstrap(
+    problem: _Problem,
+    point: NDArray[np.float64],
+    rounds_and_seed: tuple[int, int],
+    anchor: tuple[int, float] | None,
+) -> tuple[
+    tuple[NDArray[np.float64], NDArray[np.float64]],
+    tuple[NDArray[np.float64], NDArray[np.float64]],
+]:
+    """Percentile intervals over battle-level multinomial resamples."""
+    rounds, seed = rounds_and_seed
+    rng = np.random.default_rng(seed)
+    n = problem.y.size
+    n_features = problem.x.shape[1]
+    rating_samples = np.full((max(rounds, 0), problem.k), np.nan)
+    beta_samples = np.full((max(rounds, 0), n_features), np.nan)
+    for round_index in range(max(rounds, 0)):
+        # N draws with replacement = Multinomial(N, 1/N) counts per battle.
+        counts = np.bincount(rng.integers(0, n, n), minlength=n)
+        resampled = _Problem(
+            problem.a, problem.b, problem.y, problem.w * counts, problem.x, problem.k, problem.ridge
+        )
+        params = _fit(resampled)
+        rating_samples[round_index] = theta_to_ratings(params[: problem.k], anchor)
+        beta_samples[round_index] = params[problem.k :]
+    return (
+        percentile_interval(rating_samples, theta_to_ratings(point[: problem.k], anchor)),
+        percentile_interval(beta_samples, point[problem.k :]),
+    )
+
+
+_FENCE = re.compile(r"^\s*(```|~~~).*?^\s*\1[ \t]*$", re.MULTILINE | re.DOTALL)
+_FENCE_BODY = re.compile(r"^\s*(```|~~~)[^\n]*\n(.*?)^\s*\1[ \t]*$", re.MULTILINE | re.DOTALL)
+_HEADER = re.compile(r"^#{1,6}\s", re.MULTILINE)
+_LIST = re.compile(r"^\s*(?:\d+\.|[-*+])\s", re.MULTILINE)
+_BOLD = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
+_COMMENT = re.compile(r"^\s*(#|//|/\*|\*|--|<!--|;)")
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def code_style_features(answer: str, exec_ok: bool | None = None) -> dict[str, float]:
+    """One side's style features from its markdown answer (for `<feature>_a/_b`).
+
+    1. tokens: word and punctuation pieces (a tokenizer-free proxy; prefer the
+       provider's token count when stored), chars: characters.
+    2. code_lines: non-blank lines inside fenced code blocks; comment_share:
+       the share of those that start with a comment marker (#, //, /*, *, --, ;).
+    3. header_count / list_count / bold_count: markdown outside code fences
+       (FastChat add_markdown_info regexes).
+    4. exec_ok: 1 if the answer's code ran successfully, 0 otherwise (omitted if None).
+    """
+    code = [
+        line
+        for block in _FENCE_BODY.findall(answer)
+        for line in block[1].splitlines()
+        if line.strip()
+    ]
+    prose = _FENCE.sub("", answer)
+    features = {
+        "tokens": float(len(_TOKEN.findall(answer))),
+        "chars": float(len(answer)),
+        "code_lines": float(len(code)),
+        "comment_share": sum(bool(_COMMENT.match(line)) for line in code) / len(code)
+        if code
+        else 0.0,
+        "header_count": float(len(_HEADER.findall(prose))),
+        "list_count": float(len(_LIST.findall(prose))),
+        "bold_count": float(len(_BOLD.findall(prose))),
+    }
+    if exec_ok is not None:
+        features["exec_ok"] = float(exec_ok)
+    return features
