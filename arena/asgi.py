@@ -1,0 +1,48 @@
+"""ASGI entry point: HTTP through Django, websockets through Channels."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "arena.settings")
+django_asgi_app = get_asgi_application()  # before importing consumers: it sets Django up
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from arena import jobs  # noqa: E402
+from arena.battles.routing import websocket_urlpatterns  # noqa: E402
+
+Scope = dict[str, Any]
+
+
+class EmbeddedJobs:
+    """In embedded mode jobs run beside the server: on the first ASGI call, learn the
+    server's event loop and fail whatever a previous run of this process left running."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.ready = False
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if not self.ready:
+            self.ready = True
+            jobs.remember_server_loop()
+            await jobs.recover_orphans_async()
+        await self.app(scope, receive, send)
+
+
+application = EmbeddedJobs(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
+)

@@ -1,0 +1,107 @@
+"""Find the program in a model's answer and decide where it runs.
+
+Models answer in markdown; the program is the longest fenced block that is not an
+install snippet. The fence tag names the language; when it is missing or vague
+the content decides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)"
+    r"(?:^(?P=indent)?(?P=fence)[`~]*[ \t]*$|\Z)",
+    re.MULTILINE | re.DOTALL,
+)
+
+LANGUAGE_ALIASES = {
+    "python": "python", "py": "python", "python3": "python",
+    "javascript": "javascript", "js": "javascript", "node": "javascript", "mjs": "javascript",
+    "typescript": "typescript", "ts": "typescript",
+    "c": "c", "h": "c",
+    "cpp": "cpp", "c++": "cpp", "cc": "cpp", "cxx": "cpp", "hpp": "cpp",
+    "java": "java",
+    "go": "go", "golang": "go",
+    "rust": "rust", "rs": "rust",
+    "bash": "bash", "sh": "bash", "shell": "bash", "zsh": "bash",
+    "html": "html", "htm": "html", "xhtml": "html",
+}  # fmt: skip
+LANGUAGE_LABELS = {
+    "python": "Python", "javascript": "JavaScript", "typescript": "TypeScript", "c": "C",
+    "cpp": "C++", "java": "Java", "go": "Go", "rust": "Rust", "bash": "Bash", "html": "HTML",
+}  # fmt: skip
+# Blocks with these tags are install notes or console transcripts, not the program.
+INSTALL_TAGS = {"bash", "sh", "shell", "console", "zsh", "text", "plaintext", "txt", "output"}
+INSTALL_LINE = re.compile(r"^\s*(\$\s*)?(pip3?|npm|yarn|pnpm|uv|apt(-get)?|cargo|go get)\b")
+
+
+@dataclass(frozen=True)
+class ExtractedCode:
+    code: str
+    language: str  # a key of LANGUAGE_LABELS
+    environment: str  # "interpreter" (console program) or "html" (a page to render)
+
+
+def extract_code(markdown: str) -> ExtractedCode | None:
+    """The program in an answer, or None if the answer holds none."""
+    blocks = [(m.group("info").split()[0].lower() if m.group("info").strip() else "",
+               m.group("body")) for m in FENCE.finditer(markdown)]  # fmt: skip
+    programs = [(tag, body) for tag, body in blocks if body.strip() and not _is_install(tag, body)]
+    if not programs:
+        return None
+    tag, body = max(programs, key=lambda block: len(block[1]))
+    language = LANGUAGE_ALIASES.get(tag) or guess_language(body)
+    if language is None:
+        return None
+    environment = "html" if language == "html" else "interpreter"
+    return ExtractedCode(code=body.rstrip() + "\n", language=language, environment=environment)
+
+
+def _is_install(tag: str, body: str) -> bool:
+    if tag not in INSTALL_TAGS:
+        return False
+    lines = [line for line in body.splitlines() if line.strip() and not line.startswith("#")]
+    # A bash block made only of install commands is notes; a real bash script is a program.
+    return tag != "bash" or all(INSTALL_LINE.match(line) for line in lines)
+
+
+def guess_language(code: str) -> str | None:
+    """Content sniffing for untagged fences, most specific signals first."""
+    checks = [
+        ("html", r"<!DOCTYPE html|<html[\s>]"),
+        ("java", r"\bpublic\s+(final\s+)?class\s+\w+|System\.out\.print"),
+        ("cpp", r"#include\s*<(iostream|vector|string|map|algorithm)>|std::"),
+        ("c", r"#include\s*<stdio\.h>|\bprintf\s*\("),
+        ("go", r"^package\s+main\b|\bfmt\.Print"),
+        ("rust", r"\bfn\s+main\s*\(\)|println!\("),
+        ("typescript", r":\s*(number|string|boolean)\b.*[=;)]|\binterface\s+\w+\s*\{"),
+        ("javascript", r"\bconsole\.log\(|\bfunction\s+\w+\s*\(|=>"),
+        ("bash", r"^#!/bin/(ba)?sh|^\s*echo\s"),
+        ("python", r"^\s*(def|import|from)\s|\bprint\("),
+    ]
+    for language, pattern in checks:
+        if re.search(pattern, code, re.MULTILINE):
+            return language
+    return None
+
+
+CATEGORY_KEYWORDS = {
+    "web design": r"\b(html|css|web ?page|landing|website|form|button|layout)\b",
+    "games": r"\b(game|snake|tetris|chess|tic[- ]tac[- ]toe|pong|maze|sudoku)\b",
+    "data": r"\b(pandas|csv|dataframe|dataset|statistic|json|parse|log file)\b",
+    "scientific computing": r"\b(numpy|simulat|matrix|integral|physics|plot|equation|fft)\b",
+    "creative coding": r"\b(ascii art|fractal|draw|animation|generative|mandelbrot|poem)\b",
+    "algorithms": r"\b(sort|search|graph|tree|dynamic programming|prime|fibonacci|algorithm"
+    r"|palindrome|binary|linked list|shortest path)\b",
+}
+
+
+def classify_category(prompt: str) -> str:
+    """A coarse task category for leaderboards when the rater typed their own request."""
+    lowered = prompt.lower()
+    for category, pattern in CATEGORY_KEYWORDS.items():
+        if re.search(pattern, lowered):
+            return category
+    return "general"

@@ -1,0 +1,97 @@
+"""Live battle pane. The consumer never trusts a message to carry state: on connect
+and on every "changed" it re-renders the latest turn from the database and sends
+only the fragments whose HTML differs from what this socket last sent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.template.loader import render_to_string
+
+from arena.battles.broadcast import battle_group
+from arena.battles.models import Battle
+from arena.battles.selectors import battle_view
+from arena.raters.models import Rater
+from arena.raters.services import SESSION_KEY
+
+TEMPLATE = "battles/battle.html"
+
+
+class BattleConsumer(AsyncWebsocketConsumer):
+    battle_id: str
+    group: str
+    sent: dict[str, str]
+
+    async def connect(self) -> None:
+        self.battle_id = str(self.scope["url_route"]["kwargs"]["battle_id"])
+        if not await may_watch(self.scope, self.battle_id):
+            await self.close(code=4403)
+            return
+        self.group = battle_group(self.battle_id)
+        self.sent = {}
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await (
+            self.send_changes()
+        )  # the snapshot closes the race with broadcasts sent before joining
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """The page may ask for a full refresh; anything else is answered, never obeyed."""
+        try:
+            message = json.loads(text_data or "")
+            action = message.get("action") if isinstance(message, dict) else None
+        except ValueError:
+            action = None
+        if action == "refresh":
+            self.sent = {}
+            await self.send_changes()
+        else:
+            await self.send(text_data=render_to_string(
+                f"{TEMPLATE}#flash", {"message": "Ignored a malformed message from this page."}
+            ))  # fmt: skip
+
+    async def battle_changed(self, event: dict[str, Any]) -> None:
+        await self.send_changes()
+
+    async def send_changes(self) -> None:
+        fragments = await render_fragments(self.battle_id)
+        changed = [html for key, html in fragments.items() if self.sent.get(key) != html]
+        self.sent.update(fragments)
+        if changed:
+            await self.send(text_data="\n".join(changed))
+
+
+@database_sync_to_async
+def may_watch(scope: dict[str, Any], battle_id: str) -> bool:
+    user = scope.get("user")
+    if user is not None and user.is_authenticated:
+        rater = Rater.objects.filter(user=user).first()
+    else:
+        session = scope.get("session")
+        rater_uuid = session.get(SESSION_KEY) if session is not None else None
+        rater = Rater.objects.filter(uuid=rater_uuid).first() if rater_uuid else None
+    return rater is not None and Battle.objects.filter(pk=battle_id, rater=rater).exists()
+
+
+@database_sync_to_async
+def render_fragments(battle_id: str) -> dict[str, str]:
+    """The latest turn's two panes, the vote panel and the follow-up form, keyed by id.
+    Earlier turns are final and stay as the page rendered them."""
+    view = battle_view(battle_id)
+    fragments = {
+        f"response-{side.response.pk}": render_to_string(
+            f"{TEMPLATE}#side", {"side": side, "view": view, "oob": True}
+        )
+        for side in (view.turns[-1].sides if view.turns else [])
+    }
+    context = {"view": view, "oob": True}
+    fragments["vote-panel"] = render_to_string(f"{TEMPLATE}#vote-panel", context)
+    fragments["follow-up"] = render_to_string(f"{TEMPLATE}#follow-up", context)
+    return fragments

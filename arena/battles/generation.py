@@ -1,0 +1,154 @@
+"""The generation job: stream one side's answer into the database.
+
+Tokens are flushed to the row every GENERATION_FLUSH_SECONDS and each flush
+broadcasts "changed"; the page re-renders from the row, so the database always
+holds what the rater saw.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from arena import jobs
+from arena.battles import broadcast
+from arena.battles.code import extract_code
+from arena.battles.models import Battle, Response
+from arena.battles.services import battle_void
+from arena.llms.models import LanguageModel
+from arena.llms.providers import get_provider
+from arena.llms.types import Message, ProviderError, Usage
+
+log = logging.getLogger(__name__)
+
+MODEL_FAILURE_LIMIT = 5  # consecutive failures before a model leaves sampling
+
+
+def generate_response(response_id: int) -> None:
+    claimed = Response.objects.filter(pk=response_id, status=Response.Status.PENDING).update(
+        status=Response.Status.STREAMING, started_at=timezone.now(), claimed_by=jobs.worker_name()
+    )
+    if claimed != 1:
+        return  # a duplicate delivery: someone else owns this response
+    response = Response.objects.select_related("turn__battle", "model").get(pk=response_id)
+    battle_id = response.turn.battle_id
+    broadcast.battle_changed(battle_id)
+    try:
+        _stream_into(response)
+    except ProviderError as error:
+        _finish_failed(response, str(error))
+    except Exception:
+        log.exception("generation of response %s crashed", response_id)
+        _finish_failed(response, "The model call failed unexpectedly.")
+    else:
+        _finish_done(response)
+    broadcast.battle_changed(battle_id)
+
+
+def conversation_for(response: Response) -> list[Message]:
+    """System prompt, then every earlier turn with this side's own answers."""
+    messages = [Message("system", response.model.effective_system_prompt())]
+    earlier = Response.objects.filter(
+        turn__battle_id=response.turn.battle_id,
+        side=response.side,
+        turn__index__lt=response.turn.index,
+    ).select_related("turn")
+    for previous in earlier.order_by("turn__index"):
+        messages.append(Message("user", previous.turn.prompt))
+        messages.append(Message("assistant", previous.text))
+    messages.append(Message("user", response.turn.prompt))
+    return messages
+
+
+def _stream_into(response: Response) -> None:
+    provider = get_provider(response.model.provider)
+    started = time.monotonic()
+    last_flush = started
+    text: list[str] = []
+    reasoning: list[str] = []
+    stream = provider.stream(response.model.spec(), conversation_for(response))
+    try:
+        for event in stream:
+            if isinstance(event, Usage):
+                response.input_tokens = event.input_tokens
+                response.output_tokens = event.output_tokens
+                continue
+            if response.ttft_ms is None:
+                response.ttft_ms = int((time.monotonic() - started) * 1000)
+            (reasoning if event.kind == "reasoning" else text).append(event.text)
+            if time.monotonic() - last_flush >= settings.GENERATION_FLUSH_SECONDS:
+                if not _flush(response, text, reasoning):
+                    return  # the rater left and the response was cancelled
+                last_flush = time.monotonic()
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # releases the HTTP stream when we stop early
+        response.text, response.reasoning = "".join(text), "".join(reasoning)
+        response.total_ms = int((time.monotonic() - started) * 1000)
+
+
+def _flush(response: Response, text: list[str], reasoning: list[str]) -> bool:
+    """Save what has arrived; False if the response is no longer streaming."""
+    updated = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
+        text="".join(text), reasoning="".join(reasoning), ttft_ms=response.ttft_ms
+    )
+    if updated:
+        broadcast.battle_changed(response.turn.battle_id)
+    return bool(updated)
+
+
+def _finish_done(response: Response) -> None:
+    if not response.text.strip():
+        _finish_failed(response, "The model returned an empty answer.")
+        return
+    extracted = extract_code(response.text)
+    if extracted is not None:
+        response.code, response.code_language = extracted.code, extracted.language
+    fields = ["text", "reasoning", "code", "code_language", "ttft_ms", "total_ms",
+              "input_tokens", "output_tokens"]  # fmt: skip
+    values = {name: getattr(response, name) for name in fields}
+    finished = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
+        status=Response.Status.DONE, finished_at=timezone.now(), **values
+    )
+    if not finished:
+        return
+    LanguageModel.objects.filter(pk=response.model_id).update(consecutive_failures=0)
+    if extracted is not None:
+        _record_battle_environment(response, extracted.language, extracted.environment)
+        from arena.runs.services import execution_create
+
+        execution_create(response=response, code=extracted.code, language=extracted.language,
+                         environment=extracted.environment)  # fmt: skip
+
+
+def _finish_failed(response: Response, reason: str) -> None:
+    finished = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
+        status=Response.Status.FAILED,
+        error=reason[:500],
+        text=response.text,
+        reasoning=response.reasoning,
+        total_ms=response.total_ms,
+        finished_at=timezone.now(),
+    )
+    if not finished:
+        return
+    model = response.model
+    LanguageModel.objects.filter(pk=model.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    LanguageModel.objects.filter(
+        pk=model.pk, consecutive_failures__gte=MODEL_FAILURE_LIMIT, is_active=True
+    ).update(is_active=False)
+    battle_void(response.turn.battle_id, f"Model {response.side.upper()} failed to answer.")
+
+
+def _record_battle_environment(response: Response, language: str, environment: str) -> None:
+    """The first program in a battle sets its language and environment for leaderboards."""
+    Battle.objects.filter(pk=response.turn.battle_id, language="").update(
+        language=language, environment=environment
+    )

@@ -1,0 +1,47 @@
+"""Model output is untrusted: markdown with raw HTML disabled, highlighted code, then a
+sanitizer over the result as a second, independent line of defence."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "em", "strong", "del", "code", "pre", "span", "blockquote",
+    "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "a",
+    "table", "thead", "tbody", "tr", "th", "td", "div",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"span": {"class"}, "div": {"class"}, "code": {"class"}, "a": {"href"},
+                      "th": {"style"}, "td": {"style"}}  # fmt: skip
+_formatter = HtmlFormatter(nowrap=True, classprefix="hl-")
+
+
+def _highlight(code: str, lang: str, _attrs: str) -> str:
+    try:
+        lexer = get_lexer_by_name(lang or "text")
+    except ClassNotFound:
+        return ""  # markdown-it escapes and wraps it plainly
+    return str(highlight(code, lexer, _formatter))
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "highlight": _highlight}
+                      ).enable("table").enable("strikethrough")  # fmt: skip
+
+
+def render_markdown(text: str) -> str:
+    html = _parser().render(text)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from arena.llms.models import LanguageModel
+from arena.raters.models import Rater
+
+
+class Battle(models.Model):
+    """One anonymous match between two models, possibly over several turns."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        VOTED = "voted"
+        VOID = "void"  # a side failed: nothing to compare, so the battle cannot count
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="battles")
+    model_a = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
+    model_b = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
+    sampling_prob = models.FloatField(help_text="Probability the sampler drew this ordered pair.")
+    is_anonymous = models.BooleanField(
+        default=True, help_text="False once a model revealed its identity; such votes don't count."
+    )
+    anonymity_note = models.CharField(max_length=200, blank=True)
+    category = models.CharField(max_length=50, blank=True)
+    language = models.CharField(max_length=30, blank=True)
+    environment = models.CharField(max_length=30, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    void_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(model_a=models.F("model_b")), name="battle_models_differ"
+            ),
+            models.CheckConstraint(
+                condition=Q(sampling_prob__gt=0, sampling_prob__lte=1),
+                name="battle_sampling_prob_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"battle {str(self.id)[:8]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("arena-battle", args=[self.id])
+
+    def model_for(self, side: str) -> LanguageModel:
+        return self.model_a if side == Response.Side.A else self.model_b
+
+
+class Turn(models.Model):
+    battle = models.ForeignKey(Battle, on_delete=models.CASCADE, related_name="turns")
+    index = models.PositiveSmallIntegerField()
+    prompt = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["battle", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["battle", "index"], name="turn_index_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"turn {self.index} of {self.battle}"
+
+
+class Response(models.Model):
+    """One side's answer to one turn, streamed in by a generation job."""
+
+    class Side(models.TextChoices):
+        A = "a", "A"
+        B = "b", "B"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        STREAMING = "streaming"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="responses")
+    side = models.CharField(max_length=1, choices=Side.choices)
+    model = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="responses")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    text = models.TextField(blank=True)
+    reasoning = models.TextField(blank=True, help_text="Kept for research; never shown to raters.")
+    error = models.CharField(max_length=500, blank=True)
+    code = models.TextField(blank=True, help_text="The program extracted from the answer.")
+    code_language = models.CharField(max_length=30, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True, help_text="Worker that generated it.")
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
+    total_ms = models.PositiveIntegerField(null=True, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["turn", "side"]
+        constraints = [
+            models.UniqueConstraint(fields=["turn", "side"], name="response_side_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.turn} side {self.side}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class Vote(models.Model):
+    """Append-only. Invalidating sets a flag and a reason; nothing is ever deleted."""
+
+    class Winner(models.TextChoices):
+        MODEL_A = "model_a", "A is better"
+        MODEL_B = "model_b", "B is better"
+        TIE = "tie", "Tie"
+        BOTH_BAD = "both_bad", "Both are bad"
+
+    battle = models.ForeignKey(Battle, on_delete=models.PROTECT, related_name="votes")
+    rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="votes")
+    winner = models.CharField(max_length=10, choices=Winner.choices)
+    feedback = models.JSONField(default=dict, blank=True, help_text="Optional per-dimension votes.")
+    is_valid = models.BooleanField(default=True)
+    invalid_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One counted vote per battle, enforced by the database, not only by the view.
+            models.UniqueConstraint(
+                fields=["battle"], condition=Q(is_valid=True), name="one_valid_vote_per_battle"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_winner_display()} on {self.battle}"
+
+    def invalidate(self, reason: str) -> None:
+        Vote.objects.filter(pk=self.pk).update(is_valid=False, invalid_reason=reason[:200])
+        self.is_valid, self.invalid_reason = False, reason[:200]
+
+
+class InteractionEvent(models.Model):
+    """What the rater did besides voting: edits, re-runs, overrides. Research data."""
+
+    battle = models.ForeignKey(Battle, on_delete=models.CASCADE, related_name="events")
+    response = models.ForeignKey(
+        Response, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(max_length=40)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} in {self.battle}"
+
+
+class SuggestedPrompt(models.Model):
+    """Ideas offered to raters who arrive without one."""
+
+    text = models.TextField()
+    category = models.CharField(max_length=50)
+    language = models.CharField(max_length=30, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["category", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -1,0 +1,70 @@
+"""What a battle page shows, read in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch
+
+from arena.battles.models import Battle, Response, Turn, Vote
+from arena.battles.services import vote_blocker
+from arena.runs.models import Execution
+
+
+@dataclass(frozen=True)
+class SideView:
+    response: Response
+    execution: Execution | None  # the latest run; a re-run replaces it on screen
+    label: str  # "Model A" until the reveal, then the model's name
+
+
+@dataclass(frozen=True)
+class TurnView:
+    turn: Turn
+    sides: list[SideView]
+
+
+@dataclass(frozen=True)
+class BattleView:
+    battle: Battle
+    turns: list[TurnView]
+    vote: Vote | None
+    vote_blocker: str
+    revealed: bool
+
+    vote_choices = Vote.Winner.choices
+
+    @property
+    def can_vote(self) -> bool:
+        return not self.vote_blocker
+
+    @property
+    def can_follow_up(self) -> bool:
+        last = self.turns[-1] if self.turns else None
+        return (
+            self.battle.status == Battle.Status.ACTIVE
+            and last is not None
+            and all(side.response.is_finished for side in last.sides)
+        )
+
+
+def battle_view(battle_id: object) -> BattleView:
+    executions = Execution.objects.prefetch_related("artifacts").order_by("created_at")
+    responses = Response.objects.select_related("model").prefetch_related(
+        Prefetch("executions", queryset=executions)
+    )
+    battle = Battle.objects.select_related("model_a", "model_b").get(pk=battle_id)
+    turns = battle.turns.prefetch_related(Prefetch("responses", queryset=responses))
+    revealed = battle.status != Battle.Status.ACTIVE
+    turn_views = [
+        TurnView(turn, [_side_view(r, revealed) for r in turn.responses.all()])
+        for turn in turns.order_by("index")
+    ]
+    vote = battle.votes.filter(is_valid=True).first()
+    return BattleView(battle, turn_views, vote, vote_blocker(battle), revealed)
+
+
+def _side_view(response: Response, revealed: bool) -> SideView:
+    runs = list(response.executions.all())
+    label = response.model.name if revealed else f"Model {response.side.upper()}"
+    return SideView(response, runs[-1] if runs else None, label)

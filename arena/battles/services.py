@@ -1,0 +1,149 @@
+"""Battle flow: start, follow up, vote. Views and consumers call these; they own the rules."""
+
+from __future__ import annotations
+
+import random
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from arena import jobs
+from arena.battles import broadcast
+from arena.battles.code import classify_category
+from arena.battles.models import Battle, Response, Turn, Vote
+from arena.battles.sampling import Candidate, NotEnoughModels, sample_pair
+from arena.llms.models import LanguageModel
+from arena.raters.models import Rater
+
+_rng = random.SystemRandom()
+
+
+class BattleError(Exception):
+    """A request the rules refuse. The message is shown to the rater as is."""
+
+
+def clean_prompt(prompt: str) -> str:
+    prompt = prompt.strip()
+    if not prompt:
+        raise BattleError("Please type a request first.")
+    if len(prompt) > settings.PROMPT_MAX_CHARS:
+        raise BattleError(
+            f"Your request is {len(prompt):,} characters long; "
+            f"the limit is {settings.PROMPT_MAX_CHARS:,}."
+        )
+    return prompt
+
+
+def battle_start(*, rater: Rater, prompt: str, category: str = "") -> Battle:
+    """1. validate, 2. draw a pair (never the rater's previous pair), 3. store the
+    battle with its first turn, 4. start both generations after commit."""
+    prompt = clean_prompt(prompt)
+    if rater.is_blocked:
+        raise BattleError("This account cannot start battles.")
+    models = {m.name: m for m in LanguageModel.objects.filter(is_active=True)}
+    previous = rater.battles.order_by("-created_at").first()
+    avoid = frozenset({previous.model_a.name, previous.model_b.name}) if previous else None
+    try:
+        draw = sample_pair(
+            [Candidate(m.name, m.sampling_weight) for m in models.values()], _rng, avoid
+        )
+    except NotEnoughModels:
+        raise BattleError("The arena has fewer than two models available right now.") from None
+    with transaction.atomic():
+        battle = Battle.objects.create(
+            rater=rater,
+            model_a=models[draw.model_a],
+            model_b=models[draw.model_b],
+            sampling_prob=draw.probability,
+            category=category or classify_category(prompt),
+        )
+        _turn_create(battle, 0, prompt)
+    return battle
+
+
+def turn_add(*, battle: Battle, rater: Rater, prompt: str) -> Turn:
+    """A follow-up request: both models get it with their own history."""
+    prompt = clean_prompt(prompt)
+    _check_owner(battle, rater)
+    if battle.status != Battle.Status.ACTIVE:
+        raise BattleError("This battle is over; start a new one.")
+    with transaction.atomic():
+        # Lock the battle so two quick follow-ups cannot both take the same index.
+        battle = Battle.objects.select_for_update().get(pk=battle.pk)
+        last = battle.turns.order_by("-index").first()
+        assert last is not None
+        if not all(r.is_finished for r in last.responses.all()):
+            raise BattleError("Wait until both answers have finished.")
+        if last.index + 1 >= settings.MAX_TURNS:
+            raise BattleError(f"A battle has at most {settings.MAX_TURNS} turns; please vote.")
+        turn = _turn_create(battle, last.index + 1, prompt)
+    return turn
+
+
+def _turn_create(battle: Battle, index: int, prompt: str) -> Turn:
+    from arena.battles.tasks import generate_response_task
+
+    turn = Turn.objects.create(battle=battle, index=index, prompt=prompt)
+    for side in Response.Side:
+        response = Response.objects.create(turn=turn, side=side, model=battle.model_for(side))
+        jobs.enqueue(generate_response_task, response.pk)
+    return turn
+
+
+def _check_owner(battle: Battle, rater: Rater) -> None:
+    if battle.rater_id != rater.pk:
+        raise BattleError("This battle belongs to someone else.")
+
+
+def vote_blocker(battle: Battle) -> str:
+    """Why a vote is not possible yet ("" when it is). Both sides must have finished,
+    code runs included: raters judge what they saw, not half an answer."""
+    if battle.status == Battle.Status.VOTED:
+        return "You already voted in this battle."
+    if battle.status == Battle.Status.VOID:
+        return battle.void_reason or "This battle was voided."
+    last = battle.turns.order_by("-index").first()
+    if last is None:
+        return "This battle has no answers yet."
+    for response in last.responses.all():
+        if not response.is_finished:
+            return "Wait until both answers have finished."
+        if any(not e.is_finished for e in response.executions.all()):
+            return "Wait until both programs have finished running."
+    return ""
+
+
+def vote_record(
+    *, battle: Battle, rater: Rater, winner: str, feedback: dict[str, str] | None = None
+) -> Vote:
+    """Store the vote, close the battle and refresh the leaderboard."""
+    from arena.ratings.tasks import refresh_leaderboards_task
+
+    _check_owner(battle, rater)
+    if winner not in Vote.Winner.values:
+        raise BattleError("Unknown choice; pick A, B, Tie or Both are bad.")
+    with transaction.atomic():
+        battle = Battle.objects.select_for_update().get(pk=battle.pk)
+        blocker = vote_blocker(battle)
+        if blocker:
+            raise BattleError(blocker)
+        try:
+            vote = Vote.objects.create(
+                battle=battle, rater=rater, winner=winner, feedback=feedback or {}
+            )
+        except IntegrityError:  # a concurrent vote won the race; the constraint is the judge
+            raise BattleError("You already voted in this battle.") from None
+        Battle.objects.filter(pk=battle.pk).update(
+            status=Battle.Status.VOTED, updated_at=timezone.now()
+        )
+        jobs.enqueue(refresh_leaderboards_task)
+    transaction.on_commit(lambda: broadcast.battle_changed(battle.pk))
+    return vote
+
+
+def battle_void(battle_id: object, reason: str) -> None:
+    """A side failed to answer: there is nothing fair to compare, so nothing counts."""
+    Battle.objects.filter(pk=battle_id, status=Battle.Status.ACTIVE).update(
+        status=Battle.Status.VOID, void_reason=reason[:200], updated_at=timezone.now()
+    )

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django_htmx.middleware import HtmxDetails
+
+from arena.battles.models import Battle, SuggestedPrompt
+from arena.battles.selectors import battle_view
+from arena.battles.services import BattleError, battle_start, turn_add, vote_record
+from arena.llms.models import LanguageModel
+from arena.raters.services import rater_for_request
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    return _home(request)
+
+
+def _home(request: HtmxHttpRequest, *, error: str = "", prompt: str = "", status: int = 200
+          ) -> HttpResponse:  # fmt: skip
+    context = {
+        "suggestions": SuggestedPrompt.objects.filter(is_active=True).order_by("?")[:8],
+        "demo_models": LanguageModel.objects.filter(is_active=True, provider="replay").exists(),
+        "error": error,
+        "prompt": prompt,
+        "max_chars": settings.PROMPT_MAX_CHARS,
+    }
+    template = "battles/home.html#new-battle-form" if request.htmx else "battles/home.html"
+    return render(request, template, context, status=status)
+
+
+@require_POST
+def battle_new(request: HtmxHttpRequest) -> HttpResponse:
+    rater = rater_for_request(request)
+    assert rater is not None
+    prompt = request.POST.get("prompt", "")
+    try:
+        battle = battle_start(
+            rater=rater, prompt=prompt, category=request.POST.get("category", "")[:50]
+        )
+    except BattleError as error:
+        return _home(request, error=str(error), prompt=prompt[:100_000], status=400)
+    url = battle.get_absolute_url()
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return HttpResponse(status=303, headers={"Location": url})
+
+
+@require_GET
+def battle_detail(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResponse:
+    battle = _own_battle(request, battle_id)
+    return render(request, "battles/battle.html", {"view": battle_view(battle.pk)})
+
+
+@require_POST
+def battle_vote(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResponse:
+    battle = _own_battle(request, battle_id)
+    rater = rater_for_request(request)
+    assert rater is not None
+    try:
+        vote_record(battle=battle, rater=rater, winner=request.POST.get("winner", ""))
+    except BattleError as error:
+        return _message(request, str(error), status=400)
+    return render(request, "battles/battle.html#after-vote", {"view": battle_view(battle.pk)})
+
+
+@require_POST
+def battle_follow_up(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResponse:
+    battle = _own_battle(request, battle_id)
+    rater = rater_for_request(request)
+    assert rater is not None
+    try:
+        turn_add(battle=battle, rater=rater, prompt=request.POST.get("prompt", ""))
+    except BattleError as error:
+        return _message(request, str(error), status=400)
+    return render(request, "battles/battle.html#after-follow-up", {"view": battle_view(battle.pk)})
+
+
+def _own_battle(request: HttpRequest, battle_id: uuid.UUID) -> Battle:
+    """Battles are private to their rater until exported: anyone else gets a 404,
+    which tells them nothing about whether the battle exists."""
+    rater = rater_for_request(request, create=False)
+    battle = Battle.objects.filter(pk=battle_id).first()
+    if battle is None or rater is None or battle.rater_id != rater.pk:
+        raise Http404("No such battle.")
+    return battle
+
+
+def _message(request: HtmxHttpRequest, text: str, *, status: int) -> HttpResponse:
+    response = render(request, "battles/battle.html#flash", {"message": text}, status=status)
+    if request.htmx:
+        response = reswap(retarget(response, "#flash"), "outerHTML")
+    return response

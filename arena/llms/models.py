@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from arena.llms.types import ModelSpec
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful coding assistant in a code arena. Answer the request with one "
+    "complete, self-contained program in a single fenced code block tagged with its language "
+    "(python, javascript, typescript, c, cpp, java, go, rust, bash or html). The program runs "
+    "as is, without network access and without reading files, and prints its results. For "
+    "Java use `public class Main`. Keep the explanation short. If the program needs packages "
+    "beyond the standard library, say so in one line after the code."
+)
+
+
+class LanguageModel(models.Model):
+    """A model that can be sampled into battles. Keys live in the environment, never here."""
+
+    class Provider(models.TextChoices):
+        OPENAI = "openai", "OpenAI-compatible"
+        ANTHROPIC = "anthropic", "Anthropic"
+        REPLAY = "replay", "Replay (recorded demo answers)"
+
+    name = models.SlugField(
+        max_length=100, unique=True, help_text="Public name, shown after votes."
+    )
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    model_id = models.CharField(max_length=200, help_text="The provider's id for the model.")
+    base_url = models.URLField(blank=True, help_text="API base URL; empty for the default.")
+    api_key_env = models.CharField(
+        max_length=100, blank=True, help_text="Name of the environment variable holding the key."
+    )
+    params = models.JSONField(
+        default=dict, blank=True, help_text='Generation parameters, e.g. {"temperature": 0.7}.'
+    )
+    system_prompt = models.TextField(blank=True, help_text="Empty: the arena's default prompt.")
+    sampling_weight = models.FloatField(default=1.0)
+    is_active = models.BooleanField(default=True, help_text="Inactive models are never sampled.")
+    is_public = models.BooleanField(default=True, help_text="Shown on public leaderboards.")
+    organization = models.CharField(max_length=100, blank=True)
+    license = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_demo(self) -> bool:
+        return self.provider == self.Provider.REPLAY
+
+    def spec(self) -> ModelSpec:
+        """A plain snapshot for providers, which never touch the database."""
+        params: dict[str, Any] = dict(self.params or {})
+        return ModelSpec(
+            name=self.name,
+            provider=self.provider,
+            model_id=self.model_id,
+            base_url=self.base_url,
+            api_key_env=self.api_key_env,
+            params=params,
+        )
+
+    def effective_system_prompt(self) -> str:
+        return self.system_prompt or DEFAULT_SYSTEM_PROMPT

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from arena.raters.models import Rater
+
+SESSION_KEY = "rater_uuid"
+
+
+def rater_for_request(request: HttpRequest, *, create: bool = True) -> Rater | None:
+    """The rater behind this browser: the signed-in user's, else the session's."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        rater, _ = Rater.objects.get_or_create(user=user)
+        return rater
+    rater_uuid = request.session.get(SESSION_KEY)
+    if rater_uuid:
+        rater = Rater.objects.filter(uuid=rater_uuid).first()
+        if rater is not None:
+            return rater
+    if not create:
+        return None
+    rater = Rater.objects.create(consented_at=timezone.now())
+    request.session[SESSION_KEY] = str(rater.uuid)
+    return rater

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from arena.ratings.snapshots import refresh_leaderboards
+
+
+@shared_task(name="arena.ratings.tasks.refresh_leaderboards", ignore_result=True)
+def refresh_leaderboards_task() -> None:
+    refresh_leaderboards()

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import path
+
+from arena.battles import views as battles
+from arena.ratings import views as ratings
+from arena.runs import views as runs
+
+urlpatterns = [
+    path("", battles.home, name="arena-home"),
+    path("battles/new", battles.battle_new, name="arena-battle-new"),
+    # /battles/<id>/
+    path("battles/<uuid:battle_id>/", battles.battle_detail, name="arena-battle"),
+    path("battles/<uuid:battle_id>/vote", battles.battle_vote, name="arena-battle-vote"),
+    path("battles/<uuid:battle_id>/turns", battles.battle_follow_up, name="arena-battle-follow-up"),
+    # /runs/
+    path("runs/<int:execution_id>/preview", runs.preview, name="arena-run-preview"),
+    path("runs/artifacts/<int:artifact_id>", runs.artifact, name="arena-run-artifact"),
+    path("leaderboard/", ratings.leaderboard, name="arena-leaderboard"),
+    path("admin/", admin.site.urls),
+]

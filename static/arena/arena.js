@@ -1,0 +1,41 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  function typingInField(event) {
+    const el = event.target;
+    return el && (el.tagName === "TEXTAREA" || el.tagName === "INPUT" || el.isContentEditable);
+  }
+
+  // Suggested requests fill the prompt box.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-fill]");
+    if (!button) return;
+    const field = document.getElementById(button.dataset.fill);
+    if (!field) return;
+    field.value = button.dataset.text;
+    field.dispatchEvent(new Event("input"));
+    field.focus();
+  });
+
+  // Character counter for prompt boxes.
+  document.addEventListener("input", function (event) {
+    const field = event.target;
+    if (!field.dataset || !field.dataset.counter) return;
+    const counter = document.getElementById(field.dataset.counter);
+    if (!counter) return;
+    const max = Number(counter.dataset.max);
+    counter.textContent = field.value.length.toLocaleString() + " / " + max.toLocaleString();
+    counter.classList.toggle("error", field.value.length > max);
+  });
+
+  // Keys 1-4 vote, when the buttons are enabled and the rater is not typing.
+  document.addEventListener("keydown", function (event) {
+    if (typingInField(event) || event.ctrlKey || event.metaKey || event.altKey) return;
+    const button = document.querySelector('#vote-panel button[data-key="' + event.key + '"]');
+    if (button && !button.disabled) {
+      event.preventDefault();
+      button.click();
+    }
+  });
+})();

@@ -1,0 +1,88 @@
+"""Personas and make_* fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from arena.battles.models import Battle, Response, Turn
+from arena.llms.models import LanguageModel
+from arena.raters.models import Rater
+from arena.raters.services import SESSION_KEY
+
+
+@pytest.fixture
+def make_model(db: None) -> Callable[..., LanguageModel]:
+    counter = iter(range(1, 10_000))
+
+    def make(**fields: Any) -> LanguageModel:
+        n = next(counter)
+        fields.setdefault("name", f"model-{n}")
+        fields.setdefault("provider", LanguageModel.Provider.REPLAY)
+        fields.setdefault("model_id", "demo-atlas")
+        fields.setdefault("organization", f"Org {n}")
+        return LanguageModel.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def demo_models(db: None) -> list[LanguageModel]:
+    """The shipped replay models, streaming without delays."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    LanguageModel.objects.update(params={"chunk_delay_s": 0})
+    return list(LanguageModel.objects.all())
+
+
+def _client_for(rater: Rater) -> Client:
+    client = Client()
+    session = client.session
+    session[SESSION_KEY] = str(rater.uuid)
+    session.save()
+    return client
+
+
+@pytest.fixture
+def alice(db: None) -> Rater:
+    return Rater.objects.create()
+
+
+@pytest.fixture
+def bob(db: None) -> Rater:
+    return Rater.objects.create()
+
+
+@pytest.fixture
+def alice_client(alice: Rater) -> Client:
+    return _client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob: Rater) -> Client:
+    return _client_for(bob)
+
+
+@pytest.fixture
+def make_battle(make_model: Callable[..., LanguageModel]) -> Callable[..., Battle]:
+    """A battle with one turn whose two answers are in the given state."""
+
+    def make(rater: Rater, *, answers: str = Response.Status.DONE, **fields: Any) -> Battle:
+        fields.setdefault("model_a", make_model())
+        fields.setdefault("model_b", make_model())
+        fields.setdefault("sampling_prob", 0.5)
+        battle = Battle.objects.create(rater=rater, **fields)
+        turn = Turn.objects.create(battle=battle, index=0, prompt="print hello")
+        for side in Response.Side:
+            Response.objects.create(
+                turn=turn, side=side, model=battle.model_for(side), status=answers,
+                text=f"```python\nprint('hello from {side}')\n```",
+            )  # fmt: skip
+        return battle
+
+    return make
