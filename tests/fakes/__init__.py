@@ -20,11 +20,13 @@ with real wire bytes (chunked `text/event-stream`), and records every request.
 `http://127.0.0.1:PORT` for Anthropic (its SDK adds `/v1/messages`).
 
 Replies (see `script.py`):
-- `Answer(text=[...], reasoning=[...], delay_s=, first_delay_s=, finish=, stop_reason=,
+- `Answer(text=[...], reasoning=[...], delay_s=, first_delay_s=, delays=[...], finish=,
+  stop_reason=,
   usage=(in, out), send_usage=, garble_after=N, drop_after=N, error_after=N,
   reasoning_field="reasoning_content"|"reasoning")`
 - `HttpError(status, message="", retry_after=None, headers={})`
-- helpers: `text_answer(text, size=16)`, `markdown_answer(code, language="python")`.
+- helpers: `text_answer(text, size=16)`, `markdown_answer(code, language="python")`,
+  `collect(provider.stream(...))` -> Collected(text, reasoning, deltas, usages).
 
 Server options: `default=` a Reply or a function `RecordedRequest -> Reply`
 (e.g. echo the prompt); `api_key=` to answer 401 to any other key; `models=` to
@@ -45,10 +47,12 @@ from tests.fakes.openai_api import OpenAIProtocol
 from tests.fakes.script import (
     DEFAULT_CODE,
     Answer,
+    Collected,
     HttpError,
     RecordedRequest,
     Reply,
     Responder,
+    collect,
     markdown,
     markdown_answer,
     split_text,
@@ -59,12 +63,14 @@ from tests.fakes.server import FakeServer
 __all__ = [
     "DEFAULT_CODE",
     "Answer",
+    "Collected",
     "FakeServer",
     "HttpError",
     "RecordedRequest",
     "Reply",
     "Responder",
     "anthropic_server",
+    "collect",
     "markdown",
     "markdown_answer",
     "openai_server",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ class Answer:
     reasoning: Sequence[str] = ()
     delay_s: float = 0.0  # pause before every chunk
     first_delay_s: float = 0.0  # extra pause before the first chunk (a slow start)
+    delays: Sequence[float] = ()  # extra pause before chunk i (a stall mid-stream)
     finish: bool = True  # False: end the body cleanly but without finish_reason / message_stop
     stop_reason: str = "stop"  # OpenAI finish_reason; Anthropic gets end_turn / max_tokens
     usage: tuple[int, int] | None = None  # (input, output); None: counted from the request
@@ -117,3 +118,29 @@ def _text(content: Any) -> str:
     if isinstance(content, list):
         return " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
     return ""
+
+
+@dataclass
+class Collected:
+    """What a provider streamed, gathered for assertions."""
+
+    text: str = ""
+    reasoning: str = ""
+    deltas: list[Any] = field(default_factory=list)
+    usages: list[Any] = field(default_factory=list)
+
+
+def collect(events: Iterable[Any]) -> Collected:
+    """Drain a provider stream (Delta and Usage events) into one Collected."""
+    out = Collected()
+    for event in events:
+        kind = getattr(event, "kind", None)
+        if kind is None:
+            out.usages.append(event)
+            continue
+        out.deltas.append(event)
+        if kind == "text":
+            out.text += event.text
+        else:
+            out.reasoning += event.text
+    return out

@@ -86,7 +86,10 @@ class FakeServer:
         self._stopping = threading.Event()
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.fake = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval: stop() waits for one poll, and tests start many servers.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -191,6 +194,7 @@ def _frames(answer: Answer, renderer: Renderer) -> Iterator[tuple[float, bytes]]
     pieces = answer.pieces
     for index in range(len(pieces) + 1):
         delay = answer.delay_s + (answer.first_delay_s if index == 0 else 0.0)
+        delay += answer.delays[index] if index < len(answer.delays) else 0.0
         if index == answer.garble_after:
             yield delay, renderer.garbled()
         if index == answer.error_after:
