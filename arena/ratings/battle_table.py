@@ -48,7 +48,7 @@ class BattleDataError(ValueError):
     """Input battles are malformed. `row` is the 0-based row index when known."""
 
     def __init__(self, detail: str, row: int | None = None) -> None:
-        super().__init__(detail if row is None else f"{detail}")
+        super().__init__(detail if row is None else f"row {row}: {detail}")
         self.detail = detail
         self.row = row
 

@@ -62,6 +62,8 @@ def percentile_interval(
     A model with no finite bootstrap value gets `fallback` (the point estimate),
     so intervals are never NaN.
     """
+    if samples.shape[0] == 0 or samples.shape[1] == 0:
+        return fallback.copy(), fallback.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
         low, high = np.nanpercentile(samples, [2.5, 97.5], axis=0)
