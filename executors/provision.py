@@ -1,0 +1,176 @@
+"""`python -m executors setup`: install what the bwrap backend needs beyond apt packages.
+
+Idempotent. Everything lands under $EXECUTOR_RUNTIME_DIR (default /opt/arena-sandbox),
+world-readable, and is bound read-only into the sandbox:
+  python/        pip --target install of runtime/requirements.txt (for /usr/bin/python3)
+  node/          npm install of typescript + @types/node (runtime/node-packages.json)
+  rust/          a hard-linked copy of the host's rust toolchain when it lives where the
+                 sandbox uid cannot read it (root's home: reference trap 6)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+
+from executors import hostpaths
+
+RUNTIME_SOURCE = os.path.join(hostpaths.PACKAGE_DIR, "runtime")
+REQUIREMENTS = os.path.join(RUNTIME_SOURCE, "requirements.txt")
+NODE_PACKAGES = os.path.join(RUNTIME_SOURCE, "node-packages.json")
+SANDBOX_PYTHON = "/usr/bin/python3"
+
+Log = Callable[[str], None]
+
+
+def setup(log: Log = print, only: list[str] | None = None) -> int:
+    """Install every part (or `only` some: python, node, rust). Returns a process exit code."""
+    root = hostpaths.runtime_dir()
+    os.makedirs(root, exist_ok=True)
+    os.chmod(root, 0o755)
+    steps = {"python": setup_python, "node": setup_node, "rust": setup_rust}
+    failures = 0
+    for name, step in steps.items():
+        if only and name not in only:
+            continue
+        try:
+            step(root, log)
+        except (OSError, subprocess.CalledProcessError) as error:
+            failures += 1
+            log(f"[{name}] FAILED: {error}")
+    return 1 if failures else 0
+
+
+def _stamp_matches(stamp: str, digest: str) -> bool:
+    try:
+        with open(stamp) as handle:
+            return handle.read().strip() == digest
+    except OSError:
+        return False
+
+
+def _file_digest(*paths: str) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def _make_world_readable(path: str) -> None:
+    for root, dirs, files in os.walk(path):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o755)
+        for name in files:
+            full = os.path.join(root, name)
+            if not os.path.islink(full):
+                mode = os.stat(full).st_mode
+                os.chmod(full, (mode | 0o444 | (0o111 if mode & 0o100 else 0)) & 0o7755)
+    os.chmod(path, 0o755)
+
+
+def _python_tag() -> str:
+    """The sandbox's Python version (it may differ from the one running setup)."""
+    if not os.path.exists(SANDBOX_PYTHON):
+        return f"{sys.version_info.major}.{sys.version_info.minor}"
+    output = subprocess.run(
+        [SANDBOX_PYTHON, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return output.stdout.strip()
+
+
+def setup_python(root: str, log: Log) -> None:
+    target = os.path.join(root, "python")
+    version = _python_tag()
+    digest = _file_digest(REQUIREMENTS) + version
+    stamp = os.path.join(target, ".arena-requirements")
+    if _stamp_matches(stamp, digest):
+        log(f"[python] up to date in {target}")
+        return
+    log(f"[python] installing {REQUIREMENTS} for Python {version} into {target} ...")
+    staging = f"{target}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    # The running pip installs for the sandbox's interpreter: binary wheels of its version.
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-warn-script-location", "--target", staging, "--python-version", version,
+        "--only-binary=:all:", "--implementation", "cp", "-r", REQUIREMENTS,
+    ]  # fmt: skip
+    subprocess.run(command, check=True)
+    _make_world_readable(staging)
+    with open(os.path.join(staging, ".arena-requirements"), "w") as handle:
+        handle.write(digest)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)
+    log(f"[python] installed into {target}")
+
+
+def setup_node(root: str, log: Log) -> None:
+    target = os.path.join(root, "node")
+    digest = _file_digest(NODE_PACKAGES)
+    stamp = os.path.join(target, ".arena-packages")
+    if _stamp_matches(stamp, digest) and os.path.isdir(os.path.join(target, "node_modules")):
+        log(f"[node] up to date in {target}")
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        log("[node] npm not found: TypeScript stays unavailable (apt-get install npm)")
+        return
+    os.makedirs(target, exist_ok=True)
+    with open(NODE_PACKAGES) as source, open(os.path.join(target, "package.json"), "w") as out:
+        json.dump(json.load(source), out, indent=2)
+    log(f"[node] npm install typescript and @types/node into {target} ...")
+    subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--omit=dev", "--prefix", target],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    _make_world_readable(target)
+    with open(stamp, "w") as handle:
+        handle.write(digest)
+    log(f"[node] installed into {target}")
+
+
+def setup_rust(root: str, log: Log) -> None:
+    target = os.path.join(root, "rust")
+    sysroot = hostpaths.host_rust_sysroot()
+    if sysroot is None:
+        log("[rust] no rustc on this host: Rust stays unavailable")
+        return
+    if hostpaths.world_accessible(os.path.join(sysroot, "bin", "rustc")):
+        log(f"[rust] {sysroot} is readable by the sandbox uid; nothing to do")
+        return
+    stamp = os.path.join(target, ".arena-sysroot")
+    version = _rustc_version(sysroot)
+    if _stamp_matches(stamp, f"{sysroot} {version}"):
+        log(f"[rust] up to date in {target}")
+        return
+    log(f"[rust] linking {sysroot} ({version}) into {target} ...")
+    staging = f"{target}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:  # hard links: instant and no extra disk when on the same filesystem
+        subprocess.run(["cp", "-al", sysroot, staging], check=True, capture_output=True)
+    except subprocess.CalledProcessError:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(sysroot, staging, symlinks=True)
+    _make_world_readable(staging)
+    with open(os.path.join(staging, ".arena-sysroot"), "w") as handle:
+        handle.write(f"{sysroot} {version}")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)
+    log(f"[rust] toolchain available at {target}")
+
+
+def _rustc_version(sysroot: str) -> str:
+    output = subprocess.run(
+        [os.path.join(sysroot, "bin", "rustc"), "--version"], capture_output=True, text=True
+    )
+    return output.stdout.strip()
