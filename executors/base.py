@@ -107,6 +107,7 @@ class ExecResult:
     stderr_truncated: bool = False
     artifacts: list[Artifact] = field(default_factory=list)
     compile_output: str = ""  # compiler stdout+stderr (warnings on success, errors on failure)
+    compile_ms: int = 0  # wall time of the compile step; wall_ms is the program's own run
     backend: str = ""
     message: str = ""  # a human explanation for sandbox_error, timeout and limit statuses
 
@@ -132,6 +133,7 @@ class ExecResult:
             "stderr_truncated": self.stderr_truncated,
             "artifacts": [artifact.to_json() for artifact in self.artifacts],
             "compile_output": self.compile_output,
+            "compile_ms": self.compile_ms,
             "backend": self.backend,
             "message": self.message,
         }

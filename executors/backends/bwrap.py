@@ -156,10 +156,12 @@ class BwrapBackend:
         write_files(work, {source_name: spec.code, **spec.files}, slot.uid)
         mounts = self.toolchain_mounts(language)
         compile_output = ""
+        compile_ms = 0
         if language.compile is not None:
             argv = language.compile(source_name, limits)
             step = self._step(slot, work, language, argv, limits, None, None, mounts, True)
             compile_output = _combined(step.outcome)
+            compile_ms = step.outcome.wall_ms
             facts = _facts(step, limits, compile_step=True)
             status, message = classify(facts)
             if status != "ok":
@@ -171,6 +173,8 @@ class BwrapBackend:
                     stderr_truncated=_truncated(step.outcome),
                     cpu_ms=step.outcome.cpu_ms,
                     compile_output=compile_output,
+                    compile_ms=compile_ms,
+                    wall_ms=compile_ms,
                     message=message,
                 )
         inputs = set(os.listdir(work))  # source, given files and compiler output
@@ -196,6 +200,7 @@ class BwrapBackend:
             stderr_truncated=outcome.stderr.truncated,
             artifacts=collect_artifacts(work, inputs),
             compile_output=compile_output,
+            compile_ms=compile_ms,
             message=message,
         )
 
