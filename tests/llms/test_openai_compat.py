@@ -357,6 +357,7 @@ def test_closing_the_stream_early_hangs_up_on_the_server() -> None:
     with openai_server(long_answer) as server:
         stream = OpenAICompatProvider().stream(spec(server), PROMPT)
         assert next(stream) == Delta("text", "x" * 10)
+        assert not server.wait_for_disconnect(timeout=0.2)  # still reading: no hang-up yet
         stream.close()  # the rater left
         assert server.wait_for_disconnect(timeout=3)
         assert server.disconnects == 1
