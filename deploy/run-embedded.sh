@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Set up and serve the arena in embedded mode: SQLite, in-process jobs, the
+# bubblewrap sandbox and the offline demo models. Nothing else to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+. .venv/bin/activate
+pip install -q --disable-pip-version-check -e .
+python -m executors setup
+python manage.py migrate -v0
+python manage.py seed_demo
+echo "Code Arena is running on http://$HOST:$PORT/ (Ctrl-C stops it)"
+exec daphne -b "$HOST" -p "$PORT" arena.asgi:application

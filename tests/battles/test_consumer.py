@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+
+from arena.asgi import application
+from arena.battles.broadcast import battle_changed
+from arena.battles.models import Response
+from arena.raters.models import Rater
+from arena.raters.services import SESSION_KEY
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def session_cookie(rater: Rater) -> bytes:
+    session = SessionStore()
+    session[SESSION_KEY] = str(rater.uuid)
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()
+
+
+async def connect(battle, rater: Rater | None) -> tuple[WebsocketCommunicator, bool]:
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    if rater is not None:
+        headers.append((b"cookie", await sync_to_async(session_cookie)(rater)))
+    communicator = WebsocketCommunicator(application, f"/ws/battles/{battle.id}/", headers)
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def test_the_owner_gets_the_current_panes_on_connect(alice, make_battle) -> None:
+    battle = await sync_to_async(make_battle)(alice, answers=Response.Status.STREAMING)
+    communicator, connected = await connect(battle, alice)
+    assert connected
+    first = await communicator.receive_from()
+    assert 'hx-swap-oob="true"' in first
+    assert "hello from a" in first and "hello from b" in first
+    assert 'id="vote-panel"' in first
+    await communicator.disconnect()
+
+
+async def test_someone_else_cannot_watch_a_battle(alice, bob, make_battle) -> None:
+    battle = await sync_to_async(make_battle)(alice)
+    for stranger in (bob, None):
+        communicator, connected = await connect(battle, stranger)
+        assert not connected
+
+
+async def test_a_change_is_pushed_and_only_changed_fragments_are_sent(alice, make_battle) -> None:
+    battle = await sync_to_async(make_battle)(alice, answers=Response.Status.STREAMING)
+    communicator, _ = await connect(battle, alice)
+    await communicator.receive_from()
+    await sync_to_async(
+        lambda: Response.objects.filter(turn__battle=battle, side="b").update(text="new words")
+    )()
+    await sync_to_async(battle_changed)(battle.id)
+    update = await communicator.receive_from()
+    assert "new words" in update
+    assert "hello from a" not in update  # side A did not change, so it is not re-sent
+    await communicator.disconnect()
+
+
+async def test_a_malformed_message_is_answered_and_changes_nothing(alice, make_battle) -> None:
+    battle = await sync_to_async(make_battle)(alice)
+    communicator, _ = await connect(battle, alice)
+    await communicator.receive_from()
+    for junk in ("{not json", "[1, 2]", '{"action": "delete everything"}'):
+        await communicator.send_to(text_data=junk)
+        reply = await communicator.receive_from()
+        assert "Ignored a malformed message" in reply
+    await communicator.send_to(text_data='{"action": "refresh"}')
+    assert "hello from a" in await communicator.receive_from()
+    await communicator.disconnect()

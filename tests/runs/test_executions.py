@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from arena.battles.models import Battle, Response
+from arena.raters.models import Rater
+from arena.runs.models import Execution
+from arena.runs.services import execution_create, execution_run, recover_orphans
+
+pytestmark = pytest.mark.django_db
+
+
+def run_code(response: Response, code: str, language: str = "python") -> Execution:
+    execution = execution_create(
+        response=response, code=code, language=language, environment="interpreter"
+    )
+    execution_run(execution.pk)
+    execution.refresh_from_db()
+    return execution
+
+
+@pytest.fixture
+def response(alice: Rater, make_battle) -> Response:
+    return Response.objects.filter(turn__battle=make_battle(alice)).first()
+
+
+def test_a_program_runs_in_the_sandbox_and_its_output_is_stored(response: Response) -> None:
+    execution = run_code(response, "import sys\nprint('out')\nprint('err', file=sys.stderr)")
+    assert execution.status == Execution.Status.OK
+    assert (execution.stdout, execution.stderr) == ("out\n", "err\n")
+    assert execution.exit_code == 0
+    assert execution.wall_ms is not None and execution.finished_at is not None
+
+
+def test_a_crash_is_a_runtime_error_with_the_traceback(response: Response) -> None:
+    execution = run_code(response, "raise ValueError('boom')")
+    assert execution.status == Execution.Status.RUNTIME_ERROR
+    assert "ValueError: boom" in execution.stderr
+    assert execution.exit_code not in (0, None)
+
+
+def test_the_sandbox_has_no_network(response: Response) -> None:
+    code = "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=2)"
+    execution = run_code(response, code)
+    assert execution.status == Execution.Status.RUNTIME_ERROR
+    assert "OSError" in execution.stderr or "unreachable" in execution.stderr.lower()
+
+
+def test_a_plot_becomes_an_image_the_rater_can_load(
+    response: Response, alice_client: Client, bob_client: Client
+) -> None:
+    code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\nprint('drawn')"
+    execution = run_code(response, code)
+    if "No module named 'matplotlib'" in execution.stderr:
+        pytest.fail("the sandbox Python runtime lacks matplotlib: run `python -m executors setup`")
+    assert execution.status == Execution.Status.OK, execution.stderr
+    image = execution.artifacts.get()
+    assert image.mime == "image/png" and bytes(image.data).startswith(b"\x89PNG")
+    url = reverse("arena-run-artifact", args=[image.pk])
+    served = alice_client.get(url)
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert "sandbox" in served["Content-Security-Policy"]
+    assert bob_client.get(url).status_code == 404
+
+
+def test_an_html_answer_is_previewed_in_a_sandboxed_origin(
+    response: Response, alice_client: Client
+) -> None:
+    execution = execution_create(
+        response=response, code="<h1>Hi</h1><script>1</script>", language="html",
+        environment="html",
+    )  # fmt: skip
+    execution.refresh_from_db()
+    assert execution.status == Execution.Status.OK  # the browser runs it, not us
+    preview = alice_client.get(reverse("arena-run-preview", args=[execution.pk]))
+    assert preview.status_code == 200
+    assert preview["Content-Security-Policy"].startswith("sandbox allow-scripts")
+    assert b"<h1>Hi</h1>" in preview.content
+
+
+def test_a_restarted_worker_fails_what_it_left_running(alice: Rater, make_battle) -> None:
+    battle = make_battle(alice, answers=Response.Status.STREAMING)
+    streaming = Response.objects.filter(turn__battle=battle)
+    streaming.update(claimed_by="celery:host-1")
+    done = make_battle(alice)
+    execution = Execution.objects.create(
+        response=Response.objects.filter(turn__battle=done).first(), code="x", language="python",
+        status=Execution.Status.RUNNING, claimed_by="celery:host-1",
+    )  # fmt: skip
+    other = Execution.objects.create(
+        response=execution.response, code="y", language="python",
+        status=Execution.Status.RUNNING, claimed_by="celery:host-2",
+    )  # fmt: skip
+    assert recover_orphans("celery:host-1") == 3
+    execution.refresh_from_db()
+    other.refresh_from_db()
+    assert execution.status == Execution.Status.FAILED and "restarted" in execution.error
+    assert other.status == Execution.Status.RUNNING
+    assert set(streaming.values_list("status", flat=True)) == {"failed"}
+    assert Battle.objects.get(pk=battle.pk).status == Battle.Status.VOID
