@@ -28,8 +28,12 @@ WORDS_PER_CHUNK = 3
 REVISION_PREFACE = "Here is the revised program:\n\n"
 
 _STOPWORDS = frozenset(
-    "a an and are as at be by can do for from how i in is it its me my of on or please "
-    "show should so that the then this to using use want we with write you your".split()
+    {
+        *("a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "for", "from", "how"),
+        *("i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "please", "show"),
+        *("should", "so", "that", "the", "then", "this", "to", "using", "use", "want", "we"),
+        *("with", "write", "you", "your"),
+    }
 )
 # Spellings of languages that word tokenisation would otherwise lose or split.
 _ALIASES = {"c++": "cpp", "golang": "go", "js": "javascript", "ts": "typescript", "py": "python"}
