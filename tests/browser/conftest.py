@@ -53,10 +53,11 @@ def arena(tmp_path: Path) -> Iterator[Arena]:
     server = Arena(f"http://127.0.0.1:{port}", env)
     server.manage("migrate", "-v0")
     server.manage("seed_demo")
+    log = (tmp_path / "daphne.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
          "arena.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "daphne.log", "w"),
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     try:
         _wait_for_port(port, process)
@@ -64,6 +65,7 @@ def arena(tmp_path: Path) -> Iterator[Arena]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log.close()
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
