@@ -29,6 +29,7 @@ INIT_RATING = 1000.0
 DIVERGENCE_PRIOR_SD = 400.0
 PRIOR_RIDGE = (SCALE / DIVERGENCE_PRIOR_SD) ** 2
 _MAX_NEWTON_STEPS = 200
+_DENSE_KEY_LIMIT = 1 << 22
 
 
 class DisconnectedComparisonsError(ValueError):
@@ -103,13 +104,12 @@ def aggregate_triples(
     hi = np.where(swapped, table.model_a, table.model_b).astype(np.int64)
     outcome = np.where(swapped, SWAPPED_OUTCOME[table.outcome], table.outcome).astype(np.int64)
     keys = (lo * m + hi) * 4 + outcome
-    unique_keys, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    if weights is None:
-        weight = counts.astype(np.float64)
-        weight_sq = weight.copy()
+    if m * m * 4 <= _DENSE_KEY_LIMIT:  # counting beats sorting when the key space is small
+        unique_keys, counts = _count_keys(keys, m * m * 4)
+        weight, weight_sq = _sum_weights(keys, weights, counts, unique_keys, m * m * 4)
     else:
-        weight = np.bincount(inverse, weights, minlength=unique_keys.size)
-        weight_sq = np.bincount(inverse, weights * weights, minlength=unique_keys.size)
+        unique_keys, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        weight, weight_sq = _sum_weights(inverse, weights, counts, None, unique_keys.size)
     pair, outcome_u = np.divmod(unique_keys, 4)
     return OutcomeTriples(
         n_models=m,
@@ -120,6 +120,29 @@ def aggregate_triples(
         weight=weight,
         weight_sq=weight_sq,
     )
+
+
+def _count_keys(keys: NDArray[np.int64], size: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    all_counts = np.bincount(keys, minlength=size)
+    unique_keys = np.flatnonzero(all_counts).astype(np.int64)
+    return unique_keys, all_counts[unique_keys].astype(np.int64)
+
+
+def _sum_weights(
+    bins: NDArray[np.int64],
+    weights: NDArray[np.float64] | None,
+    counts: NDArray[np.int64],
+    selected: NDArray[np.int64] | None,
+    size: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Σw and Σw² per unique key (just the counts when unweighted)."""
+    if weights is None:
+        return counts.astype(np.float64), counts.astype(np.float64)
+    sums = np.bincount(bins, weights, minlength=size)
+    squares = np.bincount(bins, weights * weights, minlength=size)
+    if selected is not None:
+        sums, squares = sums[selected], squares[selected]
+    return np.asarray(sums, dtype=np.float64), np.asarray(squares, dtype=np.float64)
 
 
 def pair_stats(triples: OutcomeTriples, weight: NDArray[np.float64] | None = None) -> PairStats:
