@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from arena.llms.providers._retry import RetryPolicy
+from arena.llms.providers._think import ThinkSplitter
 from arena.llms.providers.openai_compat import OpenAICompatProvider
 from arena.llms.types import Delta, Message, ModelSpec, ProviderError, Usage
 from tests.fakes import (
@@ -127,6 +128,18 @@ def test_inline_think_block_split_across_chunks_becomes_reasoning() -> None:
     assert got.text == "The answer."
 
 
+def test_think_tags_are_found_wherever_the_chunks_are_cut() -> None:
+    text = "<think>a < b</think>\n\nSo: a</think>"
+    for i in range(len(text)):
+        for j in range(i, len(text)):
+            splitter = ThinkSplitter()
+            deltas = [d for part in (text[:i], text[i:j], text[j:]) for d in splitter.feed(part)]
+            deltas += splitter.finish()
+            reasoning = "".join(d.text for d in deltas if d.kind == "reasoning")
+            answer = "".join(d.text for d in deltas if d.kind == "text")
+            assert (reasoning, answer) == ("a < b", "So: a</think>"), (i, j)
+
+
 def test_a_think_tag_later_in_the_answer_stays_text() -> None:
     chunks = ["Use the ", "<think>", " tag."]
     with openai_server(Answer(text=chunks)) as server:
@@ -232,6 +245,14 @@ def test_rate_limit_is_retried_after_the_servers_retry_after() -> None:
         assert server.attempts == 2
     assert got.text == "ok"
     assert sleeps == [1.0]
+
+
+def test_retry_after_ms_is_understood() -> None:
+    sleeps: list[float] = []
+    rate_limited = HttpError(429, headers={"retry-after-ms": "250"})
+    with openai_server(rate_limited, Answer(text=["ok"])) as server:
+        run(server, sleeps)
+    assert sleeps == [0.25]
 
 
 def test_server_errors_are_retried_with_growing_backoff_until_success() -> None:
