@@ -88,6 +88,7 @@ def supervise(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        cwd="/",  # the host's working directory is none of the sandbox's business
         start_new_session=True,  # one process group to killpg, and no controlling tty
         close_fds=True,  # never leak another run's pipe ends into this sandbox
         pass_fds=pass_fds,

@@ -1,0 +1,4 @@
+from __future__ import annotations
+
+while True:
+    pass

