@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -78,13 +79,10 @@ class BattleTable:
     def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> BattleTable:
         """Build a table from dict-like rows (database values, JSONL lines)."""
         rows = list(rows)
-        columns: dict[str, list[Any]] = {
-            name: [_required(row, name, index) for index, row in enumerate(rows)]
-            for name in ("model_a", "model_b", "winner")
-        }
+        columns = {name: _required_column(rows, name) for name in ("model_a", "model_b", "winner")}
         optional = ["tstamp", "sampling_prob"]
         optional += [f"{feature}_{side}" for feature in STYLE_FEATURES for side in "ab"]
-        keys: set[str] = set().union(*(row.keys() for row in rows)) if rows else set()
+        keys = set(chain.from_iterable(rows))  # iterating a mapping yields its keys
         for name in (name for name in optional if name in keys):
             present = [name in row and row[name] is not None for row in rows]
             if any(present):
@@ -132,6 +130,13 @@ class BattleTable:
             raise BattleDataError("weighting needs a 'sampling_prob' column")
         weights = 1.0 / self.sampling_prob
         return np.asarray(weights / weights.mean(), dtype=np.float64)
+
+
+def _required_column(rows: list[Mapping[str, Any]], name: str) -> list[Any]:
+    try:
+        return [row[name] for row in rows]  # fast path; find the culprit only on error
+    except (KeyError, TypeError):
+        return [_required(row, name, index) for index, row in enumerate(rows)]
 
 
 def _required(row: Mapping[str, Any], name: str, index: int) -> Any:
@@ -195,6 +200,12 @@ def _unknown_winner(value: Any) -> bool:
 
 
 def _timestamps(values: Sequence[Any]) -> NDArray[np.float64]:
+    try:  # fast path: all plain numbers
+        stamps = np.asarray(values, dtype=np.float64)
+        if stamps.ndim == 1 and np.isfinite(stamps).all():
+            return stamps
+    except (TypeError, ValueError):
+        pass
     stamps = np.empty(len(values), dtype=np.float64)
     for row, value in enumerate(values):
         stamps[row] = _timestamp(value, row)
