@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "arena.battles",
     "arena.runs",
     "arena.ratings",
+    "arena.exports",
 ]
 
 MIDDLEWARE = [
@@ -127,7 +128,9 @@ TEMPLATES = [
 
 # --- Database: SQLite file embedded, PostgreSQL (psycopg 3) as a service -----------------
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Connections close after each request or job: jobs run on thread pools, and a
+    # persistent connection per idle thread would only hold server slots.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 else:
     DATABASES = {
         "default": {

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from arena.battles import views as battles
-from arena.ratings import views as ratings
 from arena.runs import views as runs
 
 urlpatterns = [
@@ -17,6 +16,9 @@ urlpatterns = [
     # /runs/
     path("runs/<int:execution_id>/preview", runs.preview, name="arena-run-preview"),
     path("runs/artifacts/<int:artifact_id>", runs.artifact, name="arena-run-artifact"),
-    path("leaderboard/", ratings.leaderboard, name="arena-leaderboard"),
+    path("battles/<uuid:battle_id>/responses/<int:response_id>/run", battles.battle_rerun,
+         name="arena-response-rerun"),
+    path("", include("arena.ratings.urls")),
+    path("", include("arena.exports.urls")),
     path("admin/", admin.site.urls),
 ]

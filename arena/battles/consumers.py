@@ -82,16 +82,15 @@ def may_watch(scope: dict[str, Any], battle_id: str) -> bool:
 
 @database_sync_to_async
 def render_fragments(battle_id: str) -> dict[str, str]:
-    """The latest turn's two panes, the vote panel and the follow-up form, keyed by id.
+    """The latest turn's two panes and editors, the vote panel and the follow-up form.
     Earlier turns are final and stay as the page rendered them."""
     view = battle_view(battle_id)
-    fragments = {
-        f"response-{side.response.pk}": render_to_string(
-            f"{TEMPLATE}#side", {"side": side, "view": view, "oob": True}
-        )
-        for side in (view.turns[-1].sides if view.turns else [])
-    }
+    fragments: dict[str, str] = {}
     context = {"view": view, "oob": True}
+    for side in view.turns[-1].sides if view.turns else []:
+        for name in ("side", "editor"):
+            html = render_to_string(f"{TEMPLATE}#{name}", {**context, "side": side})
+            fragments[f"{name}-{side.response.pk}"] = html
     fragments["vote-panel"] = render_to_string(f"{TEMPLATE}#vote-panel", context)
     fragments["follow-up"] = render_to_string(f"{TEMPLATE}#follow-up", context)
     return fragments

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
+from arena.battles.code import LANGUAGE_LABELS
 from arena.battles.models import Battle, Response, Turn, Vote
 from arena.battles.services import vote_blocker
 from arena.runs.models import Execution
@@ -16,6 +17,15 @@ class SideView:
     response: Response
     execution: Execution | None  # the latest run; a re-run replaces it on screen
     label: str  # "Model A" until the reveal, then the model's name
+
+    @property
+    def editor_code(self) -> str:
+        """The code of the latest run (the rater's last edit), else the answer's program."""
+        return self.execution.code if self.execution else self.response.code
+
+    @property
+    def editor_language(self) -> str:
+        return self.execution.language if self.execution else self.response.code_language
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class BattleView:
     revealed: bool
 
     vote_choices = Vote.Winner.choices
+    languages = sorted(LANGUAGE_LABELS.items(), key=lambda item: item[1])
 
     @property
     def can_vote(self) -> bool:

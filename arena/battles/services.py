@@ -147,3 +147,43 @@ def battle_void(battle_id: object, reason: str) -> None:
     Battle.objects.filter(pk=battle_id, status=Battle.Status.ACTIVE).update(
         status=Battle.Status.VOID, void_reason=reason[:200], updated_at=timezone.now()
     )
+
+
+MAX_CODE_CHARS = 100_000
+
+
+def response_rerun(
+    *, battle: Battle, rater: Rater, response_id: int, code: str, language: str
+) -> None:
+    """Edit and re-run: a new execution of the rater's version of one side's program.
+    Every run is kept, with its code and whether it was edited."""
+    from arena.battles.code import LANGUAGE_LABELS
+    from arena.battles.models import InteractionEvent
+    from arena.runs.models import Execution
+    from arena.runs.services import execution_create
+
+    _check_owner(battle, rater)
+    if battle.status != Battle.Status.ACTIVE:
+        raise BattleError("This battle is over; start a new one to run more code.")
+    response = Response.objects.filter(pk=response_id, turn__battle=battle).first()
+    if response is None or response.status != Response.Status.DONE:
+        raise BattleError("That answer cannot be run.")
+    if not code.strip():
+        raise BattleError("There is no code to run.")
+    if len(code) > MAX_CODE_CHARS:
+        raise BattleError(f"The code is longer than {MAX_CODE_CHARS:,} characters.")
+    if language not in LANGUAGE_LABELS:
+        raise BattleError("Pick a language from the list.")
+    if response.executions.filter(status__in=Execution.UNFINISHED).exists():
+        raise BattleError("Wait until the current run finishes.")
+    environment = "html" if language == "html" else "interpreter"
+    is_edited = code.replace("\r\n", "\n").rstrip() != response.code.rstrip()
+    with transaction.atomic():
+        execution_create(response=response, code=code.replace("\r\n", "\n"), language=language,
+                         environment=environment, is_edited=is_edited)  # fmt: skip
+        InteractionEvent.objects.create(
+            battle=battle, response=response, kind="rerun",
+            data={"edited": is_edited, "language": language,
+                  "language_overridden": language != response.code_language},
+        )  # fmt: skip
+    transaction.on_commit(lambda: broadcast.battle_changed(battle.pk))

@@ -11,7 +11,13 @@ from django_htmx.middleware import HtmxDetails
 
 from arena.battles.models import Battle, SuggestedPrompt
 from arena.battles.selectors import battle_view
-from arena.battles.services import BattleError, battle_start, turn_add, vote_record
+from arena.battles.services import (
+    BattleError,
+    battle_start,
+    response_rerun,
+    turn_add,
+    vote_record,
+)
 from arena.llms.models import LanguageModel
 from arena.raters.services import rater_for_request
 
@@ -83,6 +89,23 @@ def battle_follow_up(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResp
     except BattleError as error:
         return _message(request, str(error), status=400)
     return render(request, "battles/battle.html#after-follow-up", {"view": battle_view(battle.pk)})
+
+
+@require_POST
+def battle_rerun(request: HtmxHttpRequest, battle_id: uuid.UUID, response_id: int) -> HttpResponse:
+    battle = _own_battle(request, battle_id)
+    rater = rater_for_request(request)
+    assert rater is not None
+    try:
+        response_rerun(
+            battle=battle, rater=rater, response_id=response_id,
+            code=request.POST.get("code", ""), language=request.POST.get("language", ""),
+        )  # fmt: skip
+    except BattleError as error:
+        return _message(request, str(error), status=400)
+    if request.htmx:
+        return HttpResponse(status=204)  # the websocket brings the new run
+    return HttpResponse(status=303, headers={"Location": battle.get_absolute_url()})
 
 
 def _own_battle(request: HttpRequest, battle_id: uuid.UUID) -> Battle:

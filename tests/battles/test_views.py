@@ -217,3 +217,53 @@ def test_a_blocked_rater_cannot_start_battles(alice: Rater, alice_client: Client
     assert answer.status_code == 400
     assert not Battle.objects.exists()
     assert LanguageModel.objects.count() >= 2
+
+
+def rerun(client: Client, battle: Battle, response: Response, code: str, language: str = "python"):
+    return client.post(
+        reverse("arena-response-rerun", args=[battle.id, response.pk]),
+        {"code": code, "language": language}, headers={"HX-Request": "true"},
+    )  # fmt: skip
+
+
+def test_an_edited_program_runs_as_a_new_recorded_execution(
+    alice: Rater, alice_client: Client, make_battle
+) -> None:
+    from arena.battles.models import InteractionEvent
+    from arena.runs.models import Execution
+
+    battle = make_battle(alice)
+    response = Response.objects.filter(turn__battle=battle, side="a").get()
+    Response.objects.filter(pk=response.pk).update(code="print(1)\n", code_language="python")
+    assert rerun(alice_client, battle, response, "print(2)\n").status_code == 204
+    assert rerun(alice_client, battle, response, "print(3)").status_code == 400  # one at a time
+    Execution.objects.update(status=Execution.Status.OK)
+    assert rerun(alice_client, battle, response, "print(1)\r\n").status_code == 204
+    runs = list(Execution.objects.order_by("pk").values_list("code", "is_edited"))
+    assert runs == [("print(2)\n", True), ("print(1)\n", False)]
+    assert InteractionEvent.objects.filter(kind="rerun").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "language", "message"),
+    [("", "python", b"no code to run"), ("x" * 100_001, "python", b"longer than"),
+     ("print(1)", "cobol", b"Pick a language")],
+)  # fmt: skip
+def test_a_bad_rerun_gets_a_clear_message(
+    alice: Rater, alice_client: Client, make_battle, code: str, language: str, message: bytes
+) -> None:
+    from arena.runs.models import Execution
+
+    battle = make_battle(alice)
+    response = Response.objects.filter(turn__battle=battle, side="a").get()
+    answer = rerun(alice_client, battle, response, code, language)
+    assert answer.status_code == 400 and message in answer.content
+    assert not Execution.objects.exists()
+
+
+def test_nobody_else_can_rerun_a_program(
+    alice: Rater, bob_client: Client, make_battle
+) -> None:
+    battle = make_battle(alice)
+    response = Response.objects.filter(turn__battle=battle, side="a").get()
+    assert rerun(bob_client, battle, response, "print(1)").status_code == 404

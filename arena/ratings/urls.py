@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from arena.ratings import views
+
+urlpatterns = [
+    path("leaderboard/", views.leaderboard, name="arena-leaderboard"),
+    path("leaderboard/models/<slug:name>/", views.model_detail, name="arena-leaderboard-model"),
+]
