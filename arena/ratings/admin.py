@@ -1,20 +1,67 @@
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.http import HttpRequest
+from typing import Any
 
-from arena.ratings.models import LeaderboardSnapshot
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
+
+from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
 from arena.ratings.snapshots import refresh_leaderboards
+
+
+def _recompute(request: HttpRequest) -> None:
+    written = refresh_leaderboards()
+    messages.success(request, f"Recomputed the leaderboards: wrote {written} snapshots.")
 
 
 @admin.register(LeaderboardSnapshot)
 class LeaderboardSnapshotAdmin(admin.ModelAdmin[LeaderboardSnapshot]):
-    list_display = ("scope", "computed_at", "n_votes")
-    list_filter = ("scope",)
-    readonly_fields = ("scope", "computed_at", "n_votes", "params", "data")
+    list_display = ("scope", "window_days", "computed_at", "n_votes", "error")
+    list_filter = ("scope", "window_days")
+    readonly_fields = ("scope", "window_days", "computed_at", "n_votes", "params", "data")
     actions = ("recompute_now",)
+    # Adds a "Recompute now" button: the action alone needs a selected row, and an empty
+    # list (no snapshot yet) has none.
+    change_list_template = "ratings/admin/snapshot_change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # only the ratings job writes snapshots
 
     @admin.action(description="Recompute all leaderboards now")
-    def recompute_now(self, request: HttpRequest, queryset: object) -> None:
-        written = refresh_leaderboards()
-        self.message_user(request, f"Wrote {written} snapshots.", messages.SUCCESS)
+    def recompute_now(self, request: HttpRequest, queryset: QuerySet[LeaderboardSnapshot]) -> None:
+        _recompute(request)
+
+    def get_urls(self) -> list[URLPattern]:
+        recompute = self.admin_site.admin_view(require_POST(self.recompute_view))
+        return [path("recompute/", recompute, name="ratings_recompute"), *super().get_urls()]
+
+    def recompute_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("ratings.change_ratingssettings"):
+            raise PermissionDenied
+        _recompute(request)
+        return redirect("admin:ratings_leaderboardsnapshot_changelist")
+
+
+@admin.register(RatingsSettings)
+class RatingsSettingsAdmin(admin.ModelAdmin[RatingsSettings]):
+    """One row: the list page goes straight to it."""
+
+    fields = ("min_votes", "recent_days", "on_demand_bootstrap", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        RatingsSettings.objects.get_or_create(pk=1)
+        return HttpResponseRedirect(reverse("admin:ratings_ratingssettings_change", args=[1]))

@@ -10,6 +10,9 @@ class LeaderboardSnapshot(models.Model):
     scope = models.CharField(
         max_length=100, db_index=True, help_text='"overall", "language:python", ...'
     )
+    window_days = models.PositiveSmallIntegerField(
+        default=0, help_text="0: all counted votes; N: votes of the last N days."
+    )
     computed_at = models.DateTimeField(default=timezone.now, db_index=True)
     n_votes = models.PositiveIntegerField()
     params = models.JSONField(default=dict, help_text="Bootstrap rounds, seed, filters.")
@@ -18,6 +21,46 @@ class LeaderboardSnapshot(models.Model):
     class Meta:
         ordering = ["-computed_at"]
         get_latest_by = "computed_at"
+        indexes = [
+            models.Index(fields=["scope", "window_days", "-computed_at"], name="snapshot_latest"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.scope} at {self.computed_at:%Y-%m-%d %H:%M}"
+        window = f" (last {self.window_days} days)" if self.window_days else ""
+        return f"{self.scope}{window} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def error(self) -> str:
+        return str(self.data.get("error") or "")
+
+
+class RatingsSettings(models.Model):
+    """Admin-editable leaderboard settings; one row (pk 1). Pages fall back to the defaults."""
+
+    min_votes = models.PositiveIntegerField(
+        default=10,
+        help_text="Models with fewer votes in a scope are listed as preliminary, without a rank.",
+    )
+    recent_days = models.PositiveSmallIntegerField(
+        default=30, help_text='The "recent" window precomputed per scope; 0 turns it off.'
+    )
+    on_demand_bootstrap = models.PositiveSmallIntegerField(
+        default=20, help_text="Bootstrap rounds for custom date ranges, computed on request."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "ratings settings"
+        verbose_name_plural = "ratings settings"
+
+    def __str__(self) -> str:
+        return "Ratings settings"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.pk = 1  # a singleton: every save edits the one row
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def current(cls) -> RatingsSettings:
+        """The stored row, or unsaved defaults (a GET never writes)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)

@@ -1,26 +1,44 @@
-"""Leaderboard snapshots: counted votes in, stored leaderboards out.
+"""Leaderboard snapshots: counted votes in, stored leaderboards out, public boards read back.
 
-Pages never compute ratings; they read the newest snapshot of their scope. A vote
-(embedded mode) or the periodic task (service mode) refreshes them.
+Pages never compute ratings for the stored windows (all time, the recent window);
+they read the newest snapshot of their scope. A vote (embedded mode) or the
+periodic task (service mode) refreshes them. Only a custom date range is computed
+on request, with fewer bootstrap rounds, and cached briefly.
+
+Ratings are fitted on every counted vote, hidden models included (their battles
+say something about their opponents); hidden models are removed when a board is
+read, and ranks are recomputed from the remaining intervals (reference §1.5).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
 from arena.battles.models import Battle, Vote
+from arena.llms.models import LanguageModel
+from arena.ratings.bradley_terry import DisconnectedComparisonsError
 from arena.ratings.leaderboard import compute_leaderboard
-from arena.ratings.models import LeaderboardSnapshot
+from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
 
 log = logging.getLogger(__name__)
 
 OVERALL = "overall"
 SCOPE_FIELDS = ("language", "environment", "category")
 SNAPSHOTS_KEPT_PER_SCOPE = 50
+SEED = 42
+ON_DEMAND_CACHE_SECONDS = 120
+
+
+# --- Writing snapshots ------------------------------------------------------------------
 
 
 def counted_votes() -> QuerySet[Vote]:
@@ -41,6 +59,16 @@ def battle_rows(votes: QuerySet[Vote]) -> list[dict[str, Any]]:
     ]
 
 
+def scope_filters(scope: str) -> dict[str, str] | None:
+    """The vote filter of a scope name, or None when the name is not a scope."""
+    if scope == OVERALL:
+        return {}
+    field, sep, value = scope.partition(":")
+    if not sep or field not in SCOPE_FIELDS or not value:
+        return None
+    return {f"battle__{field}": value}
+
+
 def scopes() -> list[tuple[str, dict[str, str]]]:
     """ "overall" plus one scope per language, environment and category seen in votes."""
     result: list[tuple[str, dict[str, str]]] = [(OVERALL, {})]
@@ -54,39 +82,319 @@ def scopes() -> list[tuple[str, dict[str, str]]]:
     return result
 
 
+def windows(config: RatingsSettings) -> list[int]:
+    """Stored windows in days; 0 is all time."""
+    return [0, config.recent_days] if config.recent_days else [0]
+
+
 def refresh_leaderboards() -> int:
-    """Recompute every scope; returns how many snapshots were written."""
+    """Recompute every scope and window; returns how many snapshots were written."""
+    config = RatingsSettings.current()
+    bootstrap = settings.LEADERBOARD_BOOTSTRAP
     written = 0
     for scope, filters in scopes():
-        rows = battle_rows(counted_votes().filter(**filters))
-        data = _leaderboard_data(rows)
-        LeaderboardSnapshot.objects.create(
-            scope=scope,
-            n_votes=len(rows),
-            params={"bootstrap": settings.LEADERBOARD_BOOTSTRAP, "seed": 42, "filters": filters},
-            data=data,
-        )
-        _prune(scope)
-        written += 1
+        for days in windows(config):
+            votes = counted_votes().filter(**filters)
+            if days:
+                votes = votes.filter(created_at__gte=timezone.now() - dt.timedelta(days=days))
+            rows = battle_rows(votes)
+            LeaderboardSnapshot.objects.create(
+                scope=scope,
+                window_days=days,
+                n_votes=len(rows),
+                params={"bootstrap": bootstrap, "seed": SEED, "filters": filters},
+                data=leaderboard_data(rows, bootstrap),
+            )
+            _prune(scope, days)
+            written += 1
     return written
 
 
-def _leaderboard_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def leaderboard_data(rows: list[dict[str, Any]], bootstrap: int) -> dict[str, Any]:
+    """The engine's leaderboard as a dict, plus "error" and "note" (never raises)."""
     if not rows:
-        return {"models": [], "error": ""}
+        return {"models": [], "error": "", "note": ""}
+    note = ""
     try:
-        board = compute_leaderboard(rows, bootstrap=settings.LEADERBOARD_BOOTSTRAP, seed=42)
-    except ValueError as error:  # e.g. two groups of models that never met
-        return {"models": [], "error": str(error)}
-    return {**board.to_dict(), "error": ""}
+        try:
+            board = compute_leaderboard(rows, bootstrap=bootstrap, seed=SEED)
+        except DisconnectedComparisonsError as error:
+            # Ratings across groups that never met mean nothing: rate the biggest group.
+            rows, left_out = _largest_group(rows, error.components)
+            note = (
+                f"Not rated: {', '.join(left_out)} (never compared with the rest, even indirectly)."
+            )
+            board = compute_leaderboard(rows, bootstrap=bootstrap, seed=SEED)
+    except ValueError as error:  # bad rows; logged, shown as a message, never a 500
+        log.warning("leaderboard not computed: %s", error)
+        return {"models": [], "error": str(error), "note": ""}
+    return {**board.to_dict(), "error": "", "note": note}
 
 
-def _prune(scope: str) -> None:
-    keep = LeaderboardSnapshot.objects.filter(scope=scope).values_list("pk", flat=True)[
+def _largest_group(
+    rows: list[dict[str, Any]], components: list[list[str]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    def votes_in(group: list[str]) -> int:
+        return sum(1 for row in rows if row["model_a"] in group)
+
+    biggest = max(components, key=lambda group: (votes_in(group), sorted(group)))
+    left_out = sorted(name for group in components if group is not biggest for name in group)
+    return [row for row in rows if row["model_a"] in biggest], left_out
+
+
+def _prune(scope: str, days: int) -> None:
+    mine = LeaderboardSnapshot.objects.filter(scope=scope, window_days=days)
+    keep = mine.order_by("-computed_at", "-pk").values_list("pk", flat=True)[
         :SNAPSHOTS_KEPT_PER_SCOPE
     ]
-    LeaderboardSnapshot.objects.filter(scope=scope).exclude(pk__in=list(keep)).delete()
+    mine.exclude(pk__in=list(keep)).delete()
 
 
-def latest_snapshot(scope: str = OVERALL) -> LeaderboardSnapshot | None:
-    return LeaderboardSnapshot.objects.filter(scope=scope).order_by("-computed_at", "-pk").first()
+# --- Reading snapshots ------------------------------------------------------------------
+
+
+def latest_snapshot(scope: str = OVERALL, window_days: int = 0) -> LeaderboardSnapshot | None:
+    return (
+        LeaderboardSnapshot.objects.filter(scope=scope, window_days=window_days)
+        .order_by("-computed_at", "-pk")
+        .first()
+    )
+
+
+def stored_scopes() -> list[str]:
+    """Scopes that have a snapshot, "overall" first."""
+    names = set(
+        LeaderboardSnapshot.objects.order_by("scope").values_list("scope", flat=True).distinct()
+    )
+    return sorted(names, key=lambda s: (s != OVERALL, s))
+
+
+def range_snapshot(
+    scope: str, start: dt.date | None, end: dt.date | None, bootstrap: int
+) -> LeaderboardSnapshot:
+    """A leaderboard of the counted votes cast from `start` to `end` (inclusive), computed
+    now and not stored; cached briefly so that paging through a range stays fast."""
+    key = f"ratings:range:{scope}:{start}:{end}:{bootstrap}"
+    cached = cache.get(key)
+    if isinstance(cached, LeaderboardSnapshot):
+        return cached
+    filters = scope_filters(scope) or {}
+    votes = counted_votes().filter(**filters)
+    if start:
+        votes = votes.filter(created_at__gte=_day_start(start))
+    if end:
+        votes = votes.filter(created_at__lt=_day_start(end + dt.timedelta(days=1)))
+    rows = battle_rows(votes)
+    snapshot = LeaderboardSnapshot(
+        scope=scope,
+        n_votes=len(rows),
+        params={"bootstrap": bootstrap, "seed": SEED, "filters": filters,
+                "from": str(start or ""), "to": str(end or "")},
+        data=leaderboard_data(rows, bootstrap),
+    )  # fmt: skip
+    cache.set(key, snapshot, ON_DEMAND_CACHE_SECONDS)
+    return snapshot
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One public leaderboard row; rank is None for a preliminary model."""
+
+    model: str
+    bt: float
+    low: float
+    high: float
+    elo: float
+    battles: int
+    wins: int
+    losses: int
+    ties: int
+    both_bad: int
+    rank: int | None
+    organization: str = ""
+    license: str = ""
+
+    @property
+    def plus(self) -> float:
+        return self.high - self.bt
+
+    @property
+    def minus(self) -> float:
+        return self.bt - self.low
+
+    @property
+    def is_preliminary(self) -> bool:
+        return self.rank is None
+
+
+@dataclass(frozen=True)
+class PublicBoard:
+    """A snapshot as the public sees it: hidden models gone, ranks recomputed among the
+    models with enough votes, the others preliminary (listed, never ranked)."""
+
+    ranked: tuple[BoardRow, ...]
+    preliminary: tuple[BoardRow, ...]
+    names: tuple[str, ...]  # the snapshot's matrix order
+    win_fraction: tuple[tuple[float | None, ...], ...]
+    battle_count: tuple[tuple[int, ...], ...]
+
+    @property
+    def rows(self) -> tuple[BoardRow, ...]:
+        return self.ranked + self.preliminary
+
+    def pair(self, a: str, b: str) -> tuple[float | None, int]:
+        """(share of a's wins over b among their battles without a tie, battles in all)."""
+        try:
+            i, j = self.names.index(a), self.names.index(b)
+            return self.win_fraction[i][j], self.battle_count[i][j]
+        except (ValueError, IndexError):
+            return None, 0
+
+
+def public_board(
+    data: Mapping[str, Any], public: Mapping[str, LanguageModel], min_votes: int
+) -> PublicBoard:
+    """`public` maps the names of public models to their rows; other names are hidden."""
+    rows = [
+        _board_row(r, public[r["model"]]) for r in data.get("models", []) if r["model"] in public
+    ]
+    ranked = rerank([r for r in rows if r.battles >= min_votes])
+    preliminary = sorted((r for r in rows if r.battles < min_votes), key=lambda r: (-r.bt, r.model))
+    return PublicBoard(
+        ranked=tuple(ranked),
+        preliminary=tuple(preliminary),
+        names=tuple(r["model"] for r in data.get("models", [])),
+        win_fraction=tuple(tuple(row) for row in data.get("win_fraction", [])),
+        battle_count=tuple(tuple(row) for row in data.get("battle_count", [])),
+    )
+
+
+def _board_row(row: Mapping[str, Any], model: LanguageModel) -> BoardRow:
+    return BoardRow(
+        model=row["model"], bt=row["bt"], low=row["bt_ci_low"], high=row["bt_ci_high"],
+        elo=row["elo"], battles=row["battles"], wins=row.get("wins", 0),
+        losses=row.get("losses", 0), ties=row.get("ties", 0), both_bad=row.get("both_bad", 0),
+        rank=None, organization=model.organization, license=model.license,
+    )  # fmt: skip
+
+
+def rerank(rows: Iterable[BoardRow]) -> list[BoardRow]:
+    """rank_ub = 1 + #{j : low_j > high_i} over these rows only, sorted by (rank, −rating)."""
+    rows = list(rows)
+    ranked = [replace(r, rank=1 + sum(1 for o in rows if o.low > r.high)) for r in rows]
+    return sorted(ranked, key=lambda r: (r.rank, -r.bt, r.model))
+
+
+def public_models() -> dict[str, LanguageModel]:
+    return {m.name: m for m in LanguageModel.objects.filter(is_public=True)}
+
+
+# --- Model pages ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeadToHead:
+    """One opponent, seen from the page's model."""
+
+    opponent: str
+    wins: int = 0
+    losses: int = 0
+    ties: int = 0
+    both_bad: int = 0
+
+    @property
+    def battles(self) -> int:
+        return self.wins + self.losses + self.ties + self.both_bad
+
+    @property
+    def decided(self) -> int:
+        return self.wins + self.losses
+
+    @property
+    def win_rate(self) -> float | None:
+        """Wins among decided battles (no tie, no both-bad), like the heatmap."""
+        return self.wins / self.decided if self.decided else None
+
+
+_OUTCOME_FOR_A = {"model_a": "wins", "model_b": "losses", "tie": "ties", "both_bad": "both_bad"}
+_OUTCOME_FOR_B = {"model_a": "losses", "model_b": "wins", "tie": "ties", "both_bad": "both_bad"}
+
+
+def head_to_head(model: LanguageModel) -> list[HeadToHead]:
+    """Counted votes of `model` against each public opponent, most battles first."""
+    grouped = (
+        counted_votes()
+        .filter(Q(battle__model_a=model) | Q(battle__model_b=model))
+        .order_by()  # Vote's default ordering would split the groups
+        .values("battle__model_a_id", "battle__model_a__name", "battle__model_a__is_public",
+                "battle__model_b__name", "battle__model_b__is_public", "winner")
+        .annotate(n=Count("pk"))
+    )  # fmt: skip
+    tally: dict[str, dict[str, int]] = {}
+    for g in grouped:
+        as_a = g["battle__model_a_id"] == model.pk
+        side = "b" if as_a else "a"
+        if not g[f"battle__model_{side}__is_public"]:
+            continue
+        outcome = (_OUTCOME_FOR_A if as_a else _OUTCOME_FOR_B).get(g["winner"])
+        if outcome:
+            counts = tally.setdefault(g[f"battle__model_{side}__name"], {})
+            counts[outcome] = counts.get(outcome, 0) + g["n"]
+    records = [HeadToHead(opponent=name, **counts) for name, counts in tally.items()]
+    return sorted(records, key=lambda r: (-r.battles, r.opponent))
+
+
+@dataclass(frozen=True)
+class ScopeRating:
+    scope: str
+    row: BoardRow
+    ranked_models: int
+    computed_at: dt.datetime
+    n_votes: int
+
+
+def scope_ratings(
+    model: LanguageModel, public: Mapping[str, LanguageModel], min_votes: int
+) -> list[ScopeRating]:
+    """The model's row in the newest all-time snapshot of every scope it appears in."""
+    newest = (
+        LeaderboardSnapshot.objects.filter(window_days=0)
+        .order_by()
+        .values("scope")
+        .annotate(last=Max("pk"))  # pks grow with time: the newest snapshot of the scope
+        .values("last")
+    )
+    snapshots = LeaderboardSnapshot.objects.filter(pk__in=newest).only(
+        "scope", "computed_at", "n_votes", "data"
+    )
+    result = []
+    for snapshot in snapshots:
+        board = public_board(snapshot.data, public, min_votes)
+        row = next((r for r in board.rows if r.model == model.name), None)
+        if row:
+            result.append(
+                ScopeRating(snapshot.scope, row, len(board.ranked), snapshot.computed_at,
+                            snapshot.n_votes)
+            )  # fmt: skip
+    return sorted(result, key=lambda s: (s.scope != OVERALL, s.scope))
+
+
+def scope_label(scope: str) -> str:
+    if scope == OVERALL:
+        return "Overall"
+    field, _, value = scope.partition(":")
+    return f"{field.capitalize()}: {value}"
+
+
+def group_scopes(names: Sequence[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(group label, [(scope, value label)])] for the scope picker."""
+    groups: dict[str, list[tuple[str, str]]] = {"": [(OVERALL, "Overall")]}
+    for name in names:
+        if name != OVERALL and scope_filters(name) is not None:
+            field, _, value = name.partition(":")
+            groups.setdefault(field.capitalize(), []).append((name, value))
+    return list(groups.items())
