@@ -39,7 +39,7 @@ class RatingsSettings(models.Model):
 
     min_votes = models.PositiveIntegerField(
         default=10,
-        help_text="Models with fewer votes in a scope are listed as preliminary, without a rank.",
+        help_text="Models with fewer votes in a board are preliminary: listed, not ranked.",
     )
     recent_days = models.PositiveSmallIntegerField(
         default=30, help_text='The "recent" window precomputed per scope; 0 turns it off.'

@@ -144,8 +144,9 @@ def test_the_periodic_task_refreshes_the_snapshots(
 
 
 def row(model: str, bt: float, low: float, high: float, battles: int = 50) -> dict[str, Any]:
+    counts = {"wins": 0, "losses": 0, "ties": 0, "both_bad": 0, "rank_ub": 0}
     return {"model": model, "bt": bt, "bt_ci_low": low, "bt_ci_high": high, "elo": bt,
-            "battles": battles, "wins": 0, "losses": 0, "ties": 0, "both_bad": 0, "rank_ub": 0}  # fmt: skip
+            "battles": battles, **counts}  # fmt: skip
 
 
 def models_named(*names: str) -> dict[str, LanguageModel]:
