@@ -1,0 +1,100 @@
+"""Streaming writers: batches of row dicts in, one data file out, memory bounded by a batch.
+
+No Django here: the benchmark feeds synthetic rows through the very same path. Output
+is deterministic: fixed column order, no clocks, compact JSON with a fixed key order.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from arena.exports.schema import FIELD_NAMES, NESTED_FIELDS, arrow_schema
+
+Row = Mapping[str, Any]
+
+
+class RowWriter(Protocol):
+    def write(self, rows: Sequence[Row]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def dumps(value: Any) -> str:
+    """Canonical compact JSON (UTF-8 text kept readable; NaN refused)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+class JsonlWriter:
+    def __init__(self, path: Path) -> None:
+        self._file: IO[str] = path.open("w", encoding="utf-8", newline="\n")
+
+    def write(self, rows: Sequence[Row]) -> None:
+        self._file.writelines(dumps({name: row[name] for name in FIELD_NAMES}) + "\n"
+                              for row in rows)  # fmt: skip
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class ParquetWriter:
+    """One row group per batch, zstd, the schema id in the key-value metadata."""
+
+    def __init__(self, path: Path) -> None:
+        self._schema = arrow_schema()
+        self._writer = pq.ParquetWriter(path, self._schema, compression="zstd")
+
+    def write(self, rows: Sequence[Row]) -> None:
+        if rows:
+            table = pa.Table.from_pylist(list(rows), schema=self._schema)
+            self._writer.write_table(table, row_group_size=len(rows))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class CsvWriter:
+    """Flat columns; nested fields (conversations, executions, ...) as JSON strings."""
+
+    def __init__(self, path: Path) -> None:
+        self._file: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self._csv = csv.writer(self._file, lineterminator="\n")
+        self._csv.writerow(FIELD_NAMES)
+
+    def write(self, rows: Sequence[Row]) -> None:
+        self._csv.writerows([_csv_cell(name, row[name]) for name in FIELD_NAMES] for row in rows)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _csv_cell(name: str, value: Any) -> Any:
+    if name in NESTED_FIELDS:
+        return dumps(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else value
+
+
+WRITERS: dict[str, type[JsonlWriter] | type[ParquetWriter] | type[CsvWriter]] = {
+    "jsonl": JsonlWriter,
+    "parquet": ParquetWriter,
+    "csv": CsvWriter,
+}
+
+
+def open_writer(fmt: str, path: Path) -> RowWriter:
+    try:
+        return WRITERS[fmt](path)
+    except KeyError:
+        raise ValueError(
+            f"unknown format {fmt!r} (expected one of: {', '.join(WRITERS)})"
+        ) from None

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from arena.battles.models import InteractionEvent, Response, Vote
+from arena.exports.schema import FIELD_NAMES, OUTPUT_MAX_CHARS, SCHEMA_ID, arrow_schema
+from arena.raters.models import Rater
+from arena.runs.models import Artifact, Execution
+
+pytestmark = pytest.mark.django_db
+
+
+def read_rows(path: Path) -> list[dict]:
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pylist()
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def rich_vote(alice: Rater, make_vote: Callable[..., Vote]) -> Vote:
+    """Two turns, an edited re-run with long output and an artifact, feedback, an event."""
+    vote = make_vote(alice, winner="both_bad", category="algorithms", language="python",
+                     environment="interpreter")  # fmt: skip
+    Vote.objects.filter(pk=vote.pk).update(feedback={"readability": "model_b", "speed": "tie"})
+    battle = vote.battle
+    turn = battle.turns.create(index=1, prompt="now sort it")
+    for side in "ab":
+        Response.objects.create(turn=turn, side=side, model=battle.model_for(side),
+                                status="done", text=f"second answer {side}", code="print(2)",
+                                code_language="python", ttft_ms=120, total_ms=900)  # fmt: skip
+    response = battle.turns.get(index=0).responses.get(side="a")
+    run = Execution.objects.create(response=response, code="print('x' * 10**5)", language="python",
+                                   is_edited=True, status="ok", exit_code=0,
+                                   stdout="x" * (OUTPUT_MAX_CHARS + 50), stderr="warn")  # fmt: skip
+    Artifact.objects.create(execution=run, name="plot.png", mime="image/png", size=3,
+                            sha256="ab" * 32, data=b"png")  # fmt: skip
+    InteractionEvent.objects.create(battle=battle, response=response, kind="rerun",
+                                    data={"edited": True, "language": "python"})  # fmt: skip
+    return vote
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "csv"])
+def test_every_format_has_the_documented_columns_in_order(fmt: str, rich_vote: Vote, export
+                                                          ) -> None:  # fmt: skip
+    result = export(fmt)
+    rows = read_rows(result.data_file)
+    assert len(rows) == 1
+    assert tuple(rows[0]) == FIELD_NAMES
+    assert rows[0]["schema"] == SCHEMA_ID
+    assert sorted(p.name for p in result.directory.iterdir()) == [
+        "README.md", "manifest.json", f"votes.{fmt}"
+    ]  # fmt: skip
+
+
+def test_parquet_carries_the_schema_id_and_the_arrow_types(rich_vote: Vote, export) -> None:
+    path = export("parquet").data_file
+    schema = pq.read_schema(path)
+    assert schema.metadata[b"schema"] == SCHEMA_ID.encode()
+    assert schema.remove_metadata().equals(arrow_schema().remove_metadata())
+
+
+def test_a_row_holds_the_battle_as_the_rater_saw_it(rich_vote: Vote, export) -> None:
+    row = read_rows(export("jsonl").data_file)[0]
+    battle = rich_vote.battle
+    assert row["battle_id"] == str(battle.pk)
+    assert row["model_a"] == battle.model_a.name and row["model_b"] == battle.model_b.name
+    assert (row["winner"], row["vote"]) == ("tie (bothbad)", "both_bad")
+    assert row["feedback"] == [{"dimension": "readability", "choice": "model_b"},
+                               {"dimension": "speed", "choice": "tie"}]  # fmt: skip
+    assert row["turn"] == 2
+    assert [m["role"] for m in row["conversation_a"]] == ["user", "assistant"] * 2
+    assert row["conversation_b"][3]["content"] == "second answer b"
+    assert row["conversation_a_id"] != row["conversation_b_id"]
+    assert (row["category"], row["language"], row["environment"]) == (
+        "algorithms", "python", "interpreter"
+    )  # fmt: skip
+    assert row["sampling_prob"] == 0.5
+    assert row["tstamp"] == rich_vote.created_at.timestamp()
+    assert row["vote_time"].endswith("Z")
+    assert row["is_valid"] and row["is_anonymous"]
+    assert len(row["rater_id"]) == 64
+
+
+def test_executions_keep_code_status_and_capped_output(rich_vote: Vote, export) -> None:
+    run = read_rows(export("parquet").data_file)[0]["executions"][0]
+    assert (run["side"], run["turn"], run["is_edited"], run["status"]) == ("a", 0, True, "ok")
+    assert len(run["stdout"]) == OUTPUT_MAX_CHARS and run["stdout_truncated"]
+    assert run["stderr"] == "warn" and not run["stderr_truncated"]
+    assert run["artifacts"] == [{"name": "plot.png", "mime": "image/png", "size": 3,
+                                 "sha256": "ab" * 32}]  # fmt: skip
+
+
+def test_events_keep_only_allow_listed_data(rich_vote: Vote, export) -> None:
+    InteractionEvent.objects.filter(battle=rich_vote.battle).update(
+        data={"edited": True, "language": "python", "note": "free text", "nested": {"a": 1}}
+    )
+    event = read_rows(export("jsonl").data_file)[0]["events"][0]
+    assert (event["kind"], event["side"], event["turn"]) == ("rerun", "a", 0)
+    assert json.loads(event["data"]) == {"edited": True, "language": "python"}
+
+
+def test_csv_puts_nested_fields_as_json(rich_vote: Vote, export) -> None:
+    row = read_rows(export("csv").data_file)[0]
+    assert json.loads(row["conversation_a"])[0] == {"role": "user", "content": "print hello"}
+    assert row["is_valid"] == "true"
+    assert float(row["tstamp"]) == rich_vote.created_at.timestamp()
+
+
+def test_the_manifest_hashes_every_file_and_the_card_explains_loading(rich_vote: Vote, export
+                                                                      ) -> None:  # fmt: skip
+    import hashlib
+
+    result = export("parquet")
+    manifest = json.loads((result.directory / "manifest.json").read_text())
+    assert manifest["schema"] == SCHEMA_ID and manifest["rows"] == 1
+    for entry in manifest["files"]:
+        data = (result.directory / entry["name"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["bytes"] == len(data)
+    card = (result.directory / "README.md").read_text()
+    assert "pd.read_parquet" in card and 'load_dataset("parquet"' in card
+    assert SCHEMA_ID in card and "license: cc-by-4.0" in card
+    assert "2026-03-01 to 2026-03-01" in card
+
+
+def test_an_empty_selection_still_gives_a_valid_export(db: None, export) -> None:
+    for fmt in ("jsonl", "parquet", "csv"):
+        result = export(fmt)
+        assert result.rows == 0
+        assert read_rows(result.data_file) == []
