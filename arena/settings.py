@@ -186,6 +186,9 @@ PROMPT_MAX_CHARS = envint("PROMPT_MAX_CHARS", 20_000)
 MAX_TURNS = envint("MAX_TURNS", 10)
 GENERATION_FLUSH_SECONDS = 0.1  # how often streamed tokens are saved and broadcast
 EXECUTION_FLUSH_SECONDS = 0.2
+# A generation stops when the rater's page has been gone this long (no orphaned jobs).
+RATER_HEARTBEAT_SECONDS = 5
+RATER_GONE_SECONDS = envint("RATER_GONE_SECONDS", 30)
 LEADERBOARD_BOOTSTRAP = envint("LEADERBOARD_BOOTSTRAP", 100)
 
 # --- Security ---------------------------------------------------------------------------

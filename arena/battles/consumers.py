@@ -4,12 +4,15 @@ only the fragments whose HTML differs from what this socket last sent."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from arena.battles.broadcast import battle_group
 from arena.battles.models import Battle
@@ -24,6 +27,7 @@ class BattleConsumer(AsyncWebsocketConsumer):
     battle_id: str
     group: str
     sent: dict[str, str]
+    heartbeat: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self.battle_id = str(self.scope["url_route"]["kwargs"]["battle_id"])
@@ -78,6 +82,11 @@ def may_watch(scope: dict[str, Any], battle_id: str) -> bool:
         rater_uuid = session.get(SESSION_KEY) if session is not None else None
         rater = Rater.objects.filter(uuid=rater_uuid).first() if rater_uuid else None
     return rater is not None and Battle.objects.filter(pk=battle_id, rater=rater).exists()
+
+
+@database_sync_to_async
+def mark_seen(battle_id: str) -> None:
+    Battle.objects.filter(pk=battle_id).update(seen_at=timezone.now())
 
 
 @database_sync_to_async

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import F
@@ -17,6 +18,7 @@ from django.utils import timezone
 from arena import jobs
 from arena.battles import broadcast
 from arena.battles.code import extract_code
+from arena.battles.identity import identity_leak
 from arena.battles.models import Battle, Response
 from arena.battles.services import battle_void
 from arena.llms.models import LanguageModel
@@ -36,6 +38,10 @@ def generate_response(response_id: int) -> None:
         return  # a duplicate delivery: someone else owns this response
     response = Response.objects.select_related("turn__battle", "model").get(pk=response_id)
     battle_id = response.turn.battle_id
+    if _rater_gone(response):  # queued while the rater was still there
+        _cancel(response, [], [])
+        broadcast.battle_changed(battle_id)
+        return
     broadcast.battle_changed(battle_id)
     try:
         _stream_into(response)
@@ -93,13 +99,34 @@ def _stream_into(response: Response) -> None:
 
 
 def _flush(response: Response, text: list[str], reasoning: list[str]) -> bool:
-    """Save what has arrived; False if the response is no longer streaming."""
+    """Save what has arrived; False if the response should stop streaming."""
+    if _rater_gone(response):
+        _cancel(response, text, reasoning)
+        return False
     updated = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
         text="".join(text), reasoning="".join(reasoning), ttft_ms=response.ttft_ms
     )
     if updated:
         broadcast.battle_changed(response.turn.battle_id)
     return bool(updated)
+
+
+def _rater_gone(response: Response) -> bool:
+    """The page sends a heartbeat while open; a long silence means the rater left."""
+    horizon = timezone.now() - timedelta(seconds=settings.RATER_GONE_SECONDS)
+    return Battle.objects.filter(pk=response.turn.battle_id, seen_at__lt=horizon).exists()
+
+
+def _cancel(response: Response, text: list[str], reasoning: list[str]) -> None:
+    cancelled = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
+        status=Response.Status.CANCELLED,
+        text="".join(text),
+        reasoning="".join(reasoning),
+        error="Stopped: the rater left the page.",
+        finished_at=timezone.now(),
+    )
+    if cancelled:
+        battle_void(response.turn.battle_id, "The rater left before the answers finished.")
 
 
 def _finish_done(response: Response) -> None:
@@ -118,6 +145,7 @@ def _finish_done(response: Response) -> None:
     if not finished:
         return
     LanguageModel.objects.filter(pk=response.model_id).update(consecutive_failures=0)
+    _check_anonymity(response)
     if extracted is not None:
         _record_battle_environment(response, extracted.language, extracted.environment)
         from arena.runs.services import execution_create
@@ -145,6 +173,15 @@ def _finish_failed(response: Response, reason: str) -> None:
         pk=model.pk, consecutive_failures__gte=MODEL_FAILURE_LIMIT, is_active=True
     ).update(is_active=False)
     battle_void(response.turn.battle_id, f"Model {response.side.upper()} failed to answer.")
+
+
+def _check_anonymity(response: Response) -> None:
+    leaked = identity_leak(response.text, response.model)
+    if leaked:
+        note = f"Model {response.side.upper()} named itself or its maker ({leaked!r})."
+        Battle.objects.filter(pk=response.turn.battle_id, is_anonymous=True).update(
+            is_anonymous=False, anonymity_note=note
+        )
 
 
 def _record_battle_environment(response: Response, language: str, environment: str) -> None:

@@ -78,6 +78,7 @@ def turn_add(*, battle: Battle, rater: Rater, prompt: str) -> Turn:
         if last.index + 1 >= settings.MAX_TURNS:
             raise BattleError(f"A battle has at most {settings.MAX_TURNS} turns; please vote.")
         turn = _turn_create(battle, last.index + 1, prompt)
+        Battle.objects.filter(pk=battle.pk).update(seen_at=timezone.now())
     return turn
 
 

@@ -112,3 +112,81 @@ def test_html_in_an_answer_is_rendered_inert(api_battle, alice_client: Client) -
     assert "<script>alert('x')</script>" not in page
     assert "onerror=alert" not in page.replace("onerror=alert(1)&gt;", "")
     assert "&lt;script&gt;" in page
+
+
+def test_a_model_naming_its_maker_makes_the_battle_non_anonymous(
+    alice: Rater, make_model, make_battle
+) -> None:
+    from arena.battles.services import vote_record
+    from arena.ratings.snapshots import counted_votes
+
+    with openai_server(Answer(text=["I am Claude, made by Anthropic.\n```python\nprint(1)\n```"])
+                       ) as server:  # fmt: skip
+        model = make_model(name="claude-test", provider="openai", model_id="claude-3-5",
+                           organization="Anthropic", base_url=server.base_url)  # fmt: skip
+        battle = make_battle(alice, model_a=model, answers=Response.Status.PENDING)
+        Response.objects.filter(turn__battle=battle, side="b").update(status="done")
+        generate_response(Response.objects.get(turn__battle=battle, side="a").pk)
+    battle.refresh_from_db()
+    assert battle.is_anonymous is False
+    assert "Model A named itself" in battle.anonymity_note
+    Execution.objects.update(status="ok")
+    vote = vote_record(battle=battle, rater=alice, winner="model_a")
+    assert vote.is_valid and not counted_votes().exists()  # stored, not counted
+
+
+def test_library_names_inside_code_are_not_an_identity_leak(
+    alice: Rater, make_model, make_battle
+) -> None:
+    with openai_server(Answer(text=["Here:\n```python\nimport anthropic\nprint(1)\n```"])
+                       ) as server:  # fmt: skip
+        model = make_model(name="claude-test", provider="openai", model_id="claude-3-5",
+                           organization="Anthropic", base_url=server.base_url)  # fmt: skip
+        battle = make_battle(alice, model_a=model, answers=Response.Status.PENDING)
+        generate_response(Response.objects.get(turn__battle=battle, side="a").pk)
+    battle.refresh_from_db()
+    assert battle.is_anonymous is True
+
+
+def test_a_generation_is_not_started_for_a_rater_who_left(api_battle, settings) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with openai_server() as server:
+        response = api_battle(server.base_url)
+        long_ago = timezone.now() - timedelta(seconds=settings.RATER_GONE_SECONDS + 1)
+        Battle.objects.filter(pk=response.turn.battle_id).update(seen_at=long_ago)
+        generate_response(response.pk)
+        assert server.attempts == 0
+    response.refresh_from_db()
+    assert response.status == Response.Status.CANCELLED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_generation_stops_mid_stream_when_the_rater_leaves(api_battle, settings) -> None:
+    import threading
+    import time
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    slow = Answer(text=["```python\n"] + ["print(1)\n"] * 500 + ["```"], delay_s=0.02)
+    with openai_server(slow) as server:
+        response = api_battle(server.base_url)
+        job = threading.Thread(target=lambda: (generate_response(response.pk),
+                                               connection.close()))  # fmt: skip
+        job.start()
+        deadline = time.monotonic() + 10
+        while "print(1)" not in Response.objects.get(pk=response.pk).text:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        long_ago = timezone.now() - timedelta(seconds=settings.RATER_GONE_SECONDS + 1)
+        Battle.objects.filter(pk=response.turn.battle_id).update(seen_at=long_ago)
+        job.join(10)
+        assert server.wait_for_disconnect(5)  # the HTTP stream was released early
+    response.refresh_from_db()
+    assert response.status == Response.Status.CANCELLED
+    assert 0 < response.text.count("print(1)") < 500
+    assert Battle.objects.get(pk=response.turn.battle_id).status == Battle.Status.VOID

@@ -261,9 +261,7 @@ def test_a_bad_rerun_gets_a_clear_message(
     assert not Execution.objects.exists()
 
 
-def test_nobody_else_can_rerun_a_program(
-    alice: Rater, bob_client: Client, make_battle
-) -> None:
+def test_nobody_else_can_rerun_a_program(alice: Rater, bob_client: Client, make_battle) -> None:
     battle = make_battle(alice)
     response = Response.objects.filter(turn__battle=battle, side="a").get()
     assert rerun(bob_client, battle, response, "print(1)").status_code == 404
