@@ -351,6 +351,7 @@ def head_to_head(model: LanguageModel) -> list[HeadToHead]:
 @dataclass(frozen=True)
 class ScopeRating:
     scope: str
+    label: str
     row: BoardRow
     ranked_models: int
     computed_at: dt.datetime
@@ -376,10 +377,9 @@ def scope_ratings(
         board = public_board(snapshot.data, public, min_votes)
         row = next((r for r in board.rows if r.model == model.name), None)
         if row:
-            result.append(
-                ScopeRating(snapshot.scope, row, len(board.ranked), snapshot.computed_at,
-                            snapshot.n_votes)
-            )  # fmt: skip
+            label = scope_label(snapshot.scope)
+            ranked, when = len(board.ranked), snapshot.computed_at
+            result.append(ScopeRating(snapshot.scope, label, row, ranked, when, snapshot.n_votes))
     return sorted(result, key=lambda s: (s.scope != OVERALL, s.scope))
 
 

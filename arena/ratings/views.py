@@ -1,28 +1,115 @@
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from arena.llms.models import LanguageModel
-from arena.ratings.models import LeaderboardSnapshot
-from arena.ratings.snapshots import OVERALL, latest_snapshot
+from arena.ratings import plots
+from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
+from arena.ratings.snapshots import (
+    OVERALL,
+    group_scopes,
+    head_to_head,
+    latest_snapshot,
+    public_board,
+    public_models,
+    range_snapshot,
+    scope_filters,
+    scope_label,
+    scope_ratings,
+    stored_scopes,
+)
+
+WINDOWS = ("all", "recent", "range")
+
+
+@dataclass(frozen=True)
+class BoardQuery:
+    scope: str = OVERALL
+    window: str = "all"
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+def parse_query(params: Mapping[str, str], config: RatingsSettings) -> tuple[BoardQuery, str]:
+    """The board the query asks for, and a message for the rater when it makes no sense."""
+    scope = params.get("scope") or OVERALL
+    if len(scope) > 100 or scope_filters(scope) is None:
+        return BoardQuery(), f"There is no leaderboard called “{scope[:100]}”."
+    try:
+        start, end = _date(params.get("from")), _date(params.get("to"))
+    except ValueError:
+        return BoardQuery(scope), "Dates must look like 2025-01-31."
+    window = params.get("window") or ("range" if start or end else "all")
+    if window not in WINDOWS:
+        return BoardQuery(scope), f"Unknown time window “{window[:20]}”."
+    if window == "recent" and not config.recent_days:
+        return BoardQuery(scope), "The recent window is turned off."
+    if window == "range":
+        if not (start or end):
+            return BoardQuery(scope), "Pick a start date, an end date, or both."
+        if start and end and start > end:
+            return BoardQuery(scope), "The start date is after the end date."
+    return BoardQuery(scope, window, start, end), ""
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    if len(value) != 10:
+        raise ValueError(value)
+    return dt.date.fromisoformat(value)
+
+
+def _snapshot(query: BoardQuery, config: RatingsSettings) -> LeaderboardSnapshot | None:
+    if query.window == "range":
+        return range_snapshot(query.scope, query.start, query.end, config.on_demand_bootstrap)
+    days = config.recent_days if query.window == "recent" else 0
+    return latest_snapshot(query.scope, days)
 
 
 @require_GET
 def leaderboard(request: HttpRequest) -> HttpResponse:
-    scope = request.GET.get("scope", OVERALL)[:100]
-    snapshot = latest_snapshot(scope)
-    scopes = sorted(set(LeaderboardSnapshot.objects.values_list("scope", flat=True)))
-    rows = snapshot.data.get("models", []) if snapshot else []
-    models = {m.name: m for m in LanguageModel.objects.filter(name__in=[r["model"] for r in rows])}
-    hidden = {name for name, m in models.items() if not m.is_public}
+    config = RatingsSettings.current()
+    query, problem = parse_query(request.GET, config)
+    snapshot = None if problem else _snapshot(query, config)
+    board = public_board(snapshot.data, public_models(), config.min_votes) if snapshot else None
     context = {
+        "query": query,
+        "problem": problem,
+        "config": config,
         "snapshot": snapshot,
-        "scope": scope,
-        "scopes": scopes,
-        "rows": [
-            {**row, "info": models.get(row["model"])} for row in rows if row["model"] not in hidden
-        ],  # fmt: skip
+        "board": board,
+        "scope_label": scope_label(query.scope),
+        "scope_groups": group_scopes(stored_scopes()),
+        "interval_plot": plots.interval_plot(board.rows) if board else None,
+        "heatmap": plots.heatmap([r.model for r in board.rows], board.pair) if board else None,
     }
-    return render(request, "ratings/leaderboard.html", context)
+    htmx = getattr(request, "htmx", None)
+    template = "ratings/leaderboard.html"
+    if htmx and htmx.target == "board":
+        template += "#board"  # the filters swap only the board; the URL is pushed
+    return render(request, template, context, status=400 if problem else 200)
+
+
+@require_GET
+def model_detail(request: HttpRequest, name: str) -> HttpResponse:
+    model: LanguageModel = get_object_or_404(LanguageModel, name=name, is_public=True)
+    config = RatingsSettings.current()
+    records = head_to_head(model)
+    context = {
+        "model": model,
+        "config": config,
+        "ratings": scope_ratings(model, public_models(), config.min_votes),
+        "records": records,
+        "totals": {
+            field: sum(getattr(r, field) for r in records)
+            for field in ("battles", "wins", "losses", "ties", "both_bad")
+        },
+    }
+    return render(request, "ratings/model.html", context)
