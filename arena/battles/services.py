@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -41,13 +42,12 @@ def battle_start(*, rater: Rater, prompt: str, category: str = "") -> Battle:
     prompt = clean_prompt(prompt)
     if rater.is_blocked:
         raise BattleError("This account cannot start battles.")
-    models = {m.name: m for m in LanguageModel.objects.filter(is_active=True)}
+    active = LanguageModel.objects.filter(is_active=True).prefetch_related("battle_targets")
+    models = {m.name: m for m in active}
     previous = rater.battles.order_by("-created_at").first()
     avoid = frozenset({previous.model_a.name, previous.model_b.name}) if previous else None
     try:
-        draw = sample_pair(
-            [Candidate(m.name, m.sampling_weight) for m in models.values()], _rng, avoid
-        )
+        draw = sample_pair([_candidate(m) for m in models.values()], _rng, avoid)
     except NotEnoughModels:
         raise BattleError("The arena has fewer than two models available right now.") from None
     with transaction.atomic():
@@ -60,6 +60,11 @@ def battle_start(*, rater: Rater, prompt: str, category: str = "") -> Battle:
         )
         _turn_create(battle, 0, prompt)
     return battle
+
+
+def _candidate(model: LanguageModel) -> Candidate:
+    targets = frozenset(target.name for target in model.battle_targets.all())
+    return Candidate(model.name, model.sampling_weight, targets)
 
 
 def turn_add(*, battle: Battle, rater: Rater, prompt: str) -> Turn:
@@ -95,6 +100,28 @@ def _turn_create(battle: Battle, index: int, prompt: str) -> Turn:
 def _check_owner(battle: Battle, rater: Rater) -> None:
     if battle.rater_id != rater.pk:
         raise BattleError("This battle belongs to someone else.")
+
+
+FEEDBACK_DIMENSIONS = {
+    "correctness": "Correctness",
+    "efficiency": "Efficiency",
+    "readability": "Readability",
+    "explanation": "Explanation",
+    "ui_ux": "UI/UX",
+}
+FEEDBACK_CHOICES = {"model_a": "A", "model_b": "B", "tie": "Tie"}
+
+
+def parse_feedback(form: Mapping[str, str]) -> dict[str, str]:
+    """The optional per-dimension votes (`fb_<dimension>` fields); unanswered ones are left out."""
+    feedback = {}
+    for key, label in FEEDBACK_DIMENSIONS.items():
+        value = form.get(f"fb_{key}", "")
+        if value and value not in FEEDBACK_CHOICES:
+            raise BattleError(f"Unknown answer for {label}; pick A, B or Tie.")
+        if value:
+            feedback[key] = value
+    return feedback
 
 
 def vote_blocker(battle: Battle) -> str:

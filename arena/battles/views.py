@@ -5,15 +5,18 @@ import uuid
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from arena.battles.models import Battle, SuggestedPrompt
+from arena.battles.models import Battle, SuggestedPrompt, Vote
 from arena.battles.selectors import battle_view
 from arena.battles.services import (
+    FEEDBACK_CHOICES,
+    FEEDBACK_DIMENSIONS,
     BattleError,
     battle_start,
+    parse_feedback,
     response_rerun,
     turn_add,
     vote_record,
@@ -67,16 +70,42 @@ def battle_detail(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpRespons
     return render(request, "battles/battle.html", {"view": battle_view(battle.pk)})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def battle_vote(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResponse:
+    """GET: the optional details step for a chosen winner. POST: record the vote."""
     battle = _own_battle(request, battle_id)
     rater = rater_for_request(request)
     assert rater is not None
+    winner = (
+        request.GET.get("winner", "") if request.method == "GET" else request.POST.get("winner", "")
+    )
     try:
-        vote_record(battle=battle, rater=rater, winner=request.POST.get("winner", ""))
+        if request.method == "GET":
+            return _vote_details(request, battle, winner)
+        feedback = parse_feedback(request.POST)
+        vote_record(battle=battle, rater=rater, winner=winner, feedback=feedback)
     except BattleError as error:
         return _message(request, str(error), status=400)
+    if not request.htmx:
+        return HttpResponse(status=303, headers={"Location": battle.get_absolute_url()})
     return render(request, "battles/battle.html#after-vote", {"view": battle_view(battle.pk)})
+
+
+def _vote_details(request: HtmxHttpRequest, battle: Battle, winner: str) -> HttpResponse:
+    view = battle_view(battle.pk)
+    if view.vote_blocker:
+        raise BattleError(view.vote_blocker)
+    labels = dict(Vote.Winner.choices)
+    if winner not in labels:
+        raise BattleError("Unknown choice; pick A, B, Tie or Both are bad.")
+    context = {
+        "view": view,
+        "winner": winner,
+        "winner_label": labels[winner],
+        "dimensions": FEEDBACK_DIMENSIONS.items(),
+        "dimension_choices": FEEDBACK_CHOICES.items(),
+    }
+    return render(request, "battles/battle.html#vote-details", context)
 
 
 @require_POST

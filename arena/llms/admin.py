@@ -13,6 +13,7 @@ class LanguageModelAdmin(admin.ModelAdmin[LanguageModel]):
     list_editable = ("sampling_weight", "is_active")
     search_fields = ("name", "model_id", "organization")
     readonly_fields = ("consecutive_failures", "created_at")
+    filter_horizontal = ("battle_targets",)
     fieldsets = (
         (None, {"fields": ("name", "organization", "license", "description")}),
         (

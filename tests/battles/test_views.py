@@ -201,7 +201,7 @@ def test_a_follow_up_must_not_be_empty(alice: Rater, alice_client: Client, make_
 def test_get_on_a_post_only_url_is_a_clean_405(alice: Rater, alice_client: Client, make_battle
                                                 ) -> None:  # fmt: skip
     battle = make_battle(alice)
-    assert alice_client.get(reverse("arena-battle-vote", args=[battle.id])).status_code == 405
+    assert alice_client.get(reverse("arena-battle-follow-up", args=[battle.id])).status_code == 405
 
 
 def test_an_unknown_page_is_a_friendly_404(client: Client) -> None:
@@ -265,3 +265,51 @@ def test_nobody_else_can_rerun_a_program(alice: Rater, bob_client: Client, make_
     battle = make_battle(alice)
     response = Response.objects.filter(turn__battle=battle, side="a").get()
     assert rerun(bob_client, battle, response, "print(1)").status_code == 404
+
+
+def test_choosing_a_winner_offers_the_optional_details_step(
+    alice: Rater, alice_client: Client, make_battle
+) -> None:
+    battle = make_battle(alice)
+    step = alice_client.get(
+        reverse("arena-battle-vote", args=[battle.id]), {"winner": "model_b"},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert step.status_code == 200
+    assert b"Your choice: B is better." in step.content
+    assert b'name="fb_correctness"' in step.content
+    assert not Vote.objects.exists()  # choosing is not voting
+
+
+def test_per_dimension_feedback_is_stored_with_the_vote(
+    alice: Rater, alice_client: Client, make_battle
+) -> None:
+    battle = make_battle(alice)
+    answer = alice_client.post(
+        reverse("arena-battle-vote", args=[battle.id]),
+        {"winner": "model_a", "fb_correctness": "model_a", "fb_ui_ux": "tie", "fb_speed": "x"},
+        headers={"HX-Request": "true"},
+    )
+    assert answer.status_code == 200
+    assert Vote.objects.get().feedback == {"correctness": "model_a", "ui_ux": "tie"}
+
+
+def test_a_bad_dimension_answer_is_refused(alice: Rater, alice_client: Client, make_battle) -> None:
+    battle = make_battle(alice)
+    answer = alice_client.post(
+        reverse("arena-battle-vote", args=[battle.id]),
+        {"winner": "model_a", "fb_correctness": "model_z"}, headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert answer.status_code == 400 and b"Unknown answer for Correctness" in answer.content
+    assert not Vote.objects.exists()
+
+
+def test_the_details_step_is_refused_while_answers_stream(
+    alice: Rater, alice_client: Client, make_battle
+) -> None:
+    battle = make_battle(alice, answers=Response.Status.STREAMING)
+    step = alice_client.get(
+        reverse("arena-battle-vote", args=[battle.id]), {"winner": "tie"},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert step.status_code == 400 and b"Wait until both answers" in step.content

@@ -34,6 +34,8 @@ def test_a_rater_plays_a_whole_battle_and_moves_the_leaderboard(arena, page: Pag
     assert "demo-" not in page.locator(".sides").inner_text()  # still anonymous
 
     a_better.click()
+    page.get_by_role("group", name="Correctness").get_by_label("A").check()
+    page.get_by_role("button", name="Submit vote and reveal").click()
     reveal = page.locator(".reveal")
     expect(reveal).to_contain_text("You voted: A is better.")
     expect(reveal).to_contain_text(re.compile(r"Model A was demo-\w+"))
