@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from arena.battles.models import Battle, Vote
@@ -87,10 +87,17 @@ def windows(config: RatingsSettings) -> list[int]:
     return [0, config.recent_days] if config.recent_days else [0]
 
 
-def refresh_leaderboards() -> int:
-    """Recompute every scope and window; returns how many snapshots were written."""
+def refresh_leaderboards(*, force: bool = True) -> int:
+    """Recompute every scope and window; returns how many snapshots were written.
+
+    Unless forced, nothing is written when the counted votes, the settings and the day
+    are those of the newest snapshot: the periodic task then leaves history alone."""
     config = RatingsSettings.current()
     bootstrap = settings.LEADERBOARD_BOOTSTRAP
+    fingerprint = votes_fingerprint(config, bootstrap)
+    newest = latest_snapshot()
+    if not force and newest and newest.params.get("fingerprint") == fingerprint:
+        return 0
     written = 0
     for scope, filters in scopes():
         for days in windows(config):
@@ -102,12 +109,21 @@ def refresh_leaderboards() -> int:
                 scope=scope,
                 window_days=days,
                 n_votes=len(rows),
-                params={"bootstrap": bootstrap, "seed": SEED, "filters": filters},
+                params={"bootstrap": bootstrap, "seed": SEED, "filters": filters,
+                        "fingerprint": fingerprint},
                 data=leaderboard_data(rows, bootstrap),
-            )
+            )  # fmt: skip
             _prune(scope, days)
             written += 1
     return written
+
+
+def votes_fingerprint(config: RatingsSettings, bootstrap: int) -> str:
+    """Changes with any new, invalidated or de-anonymised vote, with the settings that
+    shape snapshots, and with the day (the recent window moves with time)."""
+    agg = counted_votes().aggregate(n=Count("pk"), last=Max("pk"), total=Sum("pk"))
+    day = timezone.now().date()
+    return f"{agg['n']}:{agg['last']}:{agg['total']}:{config.recent_days}:{bootstrap}:{day}"
 
 
 def leaderboard_data(rows: list[dict[str, Any]], bootstrap: int) -> dict[str, Any]:

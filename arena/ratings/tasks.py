@@ -7,4 +7,5 @@ from arena.ratings.snapshots import refresh_leaderboards
 
 @shared_task(name="arena.ratings.tasks.refresh_leaderboards", ignore_result=True)
 def refresh_leaderboards_task() -> None:
-    refresh_leaderboards()
+    # Runs after every vote and on a timer: skip the work when no counted vote changed.
+    refresh_leaderboards(force=False)

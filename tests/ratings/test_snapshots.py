@@ -135,12 +135,31 @@ def test_old_snapshots_are_pruned_per_scope_and_window(
     assert LeaderboardSnapshot.objects.filter(scope="overall", window_days=30).count() == 2
 
 
-def test_the_periodic_task_refreshes_the_snapshots(
+def test_the_periodic_task_refreshes_only_when_counted_votes_changed(
+    cast: Cast, make_model: Callable[..., LanguageModel]
+) -> None:
+    a, b = make_model(), make_model()
+    first = cast(a, b, "model_a")
+    refresh_leaderboards_task()
+    refresh_leaderboards_task()
+    assert LeaderboardSnapshot.objects.filter(scope="overall", window_days=0).count() == 1
+    cast(a, b, "model_b")
+    refresh_leaderboards_task()
+    assert latest_snapshot().n_votes == 2  # type: ignore[union-attr]
+    first.invalidate("duplicate rater")
+    refresh_leaderboards_task()
+    assert latest_snapshot().n_votes == 1  # type: ignore[union-attr]
+    assert LeaderboardSnapshot.objects.filter(scope="overall", window_days=0).count() == 3
+
+
+def test_a_settings_change_refreshes_the_snapshots(
     cast: Cast, make_model: Callable[..., LanguageModel]
 ) -> None:
     cast(make_model(), make_model(), "model_a")
     refresh_leaderboards_task()
-    assert latest_snapshot() is not None
+    RatingsSettings.objects.create(recent_days=7)
+    refresh_leaderboards_task()
+    assert latest_snapshot("overall", 7) is not None
 
 
 def row(model: str, bt: float, low: float, high: float, battles: int = 50) -> dict[str, Any]:
