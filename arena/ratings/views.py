@@ -25,19 +25,22 @@ from arena.ratings.snapshots import (
     stored_scopes,
 )
 
-WINDOWS = ("all", "recent", "range")
+WINDOWS = ("all", "recent")
 
 
 @dataclass(frozen=True)
 class BoardQuery:
     scope: str = OVERALL
-    window: str = "all"
+    window: str = "all"  # "all", "recent", or "range" when a date is given
     start: dt.date | None = None
     end: dt.date | None = None
 
 
 def parse_query(params: Mapping[str, str], config: RatingsSettings) -> tuple[BoardQuery, str]:
-    """The board the query asks for, and a message for the rater when it makes no sense."""
+    """The board the query asks for, and a message for the rater when it makes no sense.
+
+    A start or end date asks for a range (computed on request); without dates, `window`
+    picks a stored snapshot."""
     scope = params.get("scope") or OVERALL
     if len(scope) > 100 or scope_filters(scope) is None:
         return BoardQuery(), f"There is no leaderboard called “{scope[:100]}”."
@@ -45,17 +48,16 @@ def parse_query(params: Mapping[str, str], config: RatingsSettings) -> tuple[Boa
         start, end = _date(params.get("from")), _date(params.get("to"))
     except ValueError:
         return BoardQuery(scope), "Dates must look like 2025-01-31."
-    window = params.get("window") or ("range" if start or end else "all")
+    if start and end and start > end:
+        return BoardQuery(scope), "The start date is after the end date."
+    if start or end:
+        return BoardQuery(scope, "range", start, end), ""
+    window = params.get("window") or "all"
     if window not in WINDOWS:
         return BoardQuery(scope), f"Unknown time window “{window[:20]}”."
     if window == "recent" and not config.recent_days:
         return BoardQuery(scope), "The recent window is turned off."
-    if window == "range":
-        if not (start or end):
-            return BoardQuery(scope), "Pick a start date, an end date, or both."
-        if start and end and start > end:
-            return BoardQuery(scope), "The start date is after the end date."
-    return BoardQuery(scope, window, start, end), ""
+    return BoardQuery(scope, window), ""
 
 
 def _date(value: str | None) -> dt.date | None:
