@@ -42,8 +42,9 @@ def make_vote(make_battle: Callable[..., Battle]) -> Callable[..., Vote]:
 def export(tmp_path: Path) -> Callable[..., ExportResult]:
     counter = iter(range(1_000))
 
-    def run(fmt: str = "jsonl", filters: ExportFilters | None = None, *,
-            secret: bytes = SECRET) -> ExportResult:  # fmt: skip
+    def run(
+        fmt: str = "jsonl", filters: ExportFilters | None = None, *, secret: bytes = SECRET
+    ) -> ExportResult:
         directory = tmp_path / f"out-{next(counter)}"
         return export_votes(filters or ExportFilters(), fmt, directory, secret=secret)
 

@@ -28,37 +28,62 @@ def read_rows(path: Path) -> list[dict]:
 @pytest.fixture
 def rich_vote(alice: Rater, make_vote: Callable[..., Vote]) -> Vote:
     """Two turns, an edited re-run with long output and an artifact, feedback, an event."""
-    vote = make_vote(alice, winner="both_bad", category="algorithms", language="python",
-                     environment="interpreter")  # fmt: skip
+    vote = make_vote(
+        alice,
+        winner="both_bad",
+        category="algorithms",
+        language="python",
+        environment="interpreter",
+    )
     Vote.objects.filter(pk=vote.pk).update(feedback={"readability": "model_b", "speed": "tie"})
     battle = vote.battle
     turn = battle.turns.create(index=1, prompt="now sort it")
     for side in "ab":
-        Response.objects.create(turn=turn, side=side, model=battle.model_for(side),
-                                status="done", text=f"second answer {side}", code="print(2)",
-                                code_language="python", ttft_ms=120, total_ms=900)  # fmt: skip
+        Response.objects.create(
+            turn=turn,
+            side=side,
+            model=battle.model_for(side),
+            status="done",
+            text=f"second answer {side}",
+            code="print(2)",
+            code_language="python",
+            ttft_ms=120,
+            total_ms=900,
+        )
     response = battle.turns.get(index=0).responses.get(side="a")
-    run = Execution.objects.create(response=response, code="print('x' * 10**5)", language="python",
-                                   is_edited=True, status="ok", exit_code=0,
-                                   stdout="x" * (OUTPUT_MAX_CHARS + 50), stderr="warn")  # fmt: skip
-    Artifact.objects.create(execution=run, name="plot.png", mime="image/png", size=3,
-                            sha256="ab" * 32, data=b"png")  # fmt: skip
-    InteractionEvent.objects.create(battle=battle, response=response, kind="rerun",
-                                    data={"edited": True, "language": "python"})  # fmt: skip
+    run = Execution.objects.create(
+        response=response,
+        code="print('x' * 10**5)",
+        language="python",
+        is_edited=True,
+        status="ok",
+        exit_code=0,
+        stdout="x" * (OUTPUT_MAX_CHARS + 50),
+        stderr="warn",
+    )
+    Artifact.objects.create(
+        execution=run, name="plot.png", mime="image/png", size=3, sha256="ab" * 32, data=b"png"
+    )
+    InteractionEvent.objects.create(
+        battle=battle, response=response, kind="rerun", data={"edited": True, "language": "python"}
+    )
     return vote
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet", "csv"])
-def test_every_format_has_the_documented_columns_in_order(fmt: str, rich_vote: Vote, export
-                                                          ) -> None:  # fmt: skip
+def test_every_format_has_the_documented_columns_in_order(
+    fmt: str, rich_vote: Vote, export
+) -> None:
     result = export(fmt)
     rows = read_rows(result.data_file)
     assert len(rows) == 1
     assert tuple(rows[0]) == FIELD_NAMES
     assert rows[0]["schema"] == SCHEMA_ID
     assert sorted(p.name for p in result.directory.iterdir()) == [
-        "README.md", "manifest.json", f"votes.{fmt}"
-    ]  # fmt: skip
+        "README.md",
+        "manifest.json",
+        f"votes.{fmt}",
+    ]
 
 
 def test_parquet_carries_the_schema_id_and_the_arrow_types(rich_vote: Vote, export) -> None:
@@ -74,15 +99,19 @@ def test_a_row_holds_the_battle_as_the_rater_saw_it(rich_vote: Vote, export) -> 
     assert row["battle_id"] == str(battle.pk)
     assert row["model_a"] == battle.model_a.name and row["model_b"] == battle.model_b.name
     assert (row["winner"], row["vote"]) == ("tie (bothbad)", "both_bad")
-    assert row["feedback"] == [{"dimension": "readability", "choice": "model_b"},
-                               {"dimension": "speed", "choice": "tie"}]  # fmt: skip
+    assert row["feedback"] == [
+        {"dimension": "readability", "choice": "model_b"},
+        {"dimension": "speed", "choice": "tie"},
+    ]
     assert row["turn"] == 2
     assert [m["role"] for m in row["conversation_a"]] == ["user", "assistant"] * 2
     assert row["conversation_b"][3]["content"] == "second answer b"
     assert row["conversation_a_id"] != row["conversation_b_id"]
     assert (row["category"], row["language"], row["environment"]) == (
-        "algorithms", "python", "interpreter"
-    )  # fmt: skip
+        "algorithms",
+        "python",
+        "interpreter",
+    )
     assert row["sampling_prob"] == 0.5
     assert row["tstamp"] == rich_vote.created_at.timestamp()
     assert row["vote_time"].endswith("Z")
@@ -95,8 +124,9 @@ def test_executions_keep_code_status_and_capped_output(rich_vote: Vote, export) 
     assert (run["side"], run["turn"], run["is_edited"], run["status"]) == ("a", 0, True, "ok")
     assert len(run["stdout"]) == OUTPUT_MAX_CHARS and run["stdout_truncated"]
     assert run["stderr"] == "warn" and not run["stderr_truncated"]
-    assert run["artifacts"] == [{"name": "plot.png", "mime": "image/png", "size": 3,
-                                 "sha256": "ab" * 32}]  # fmt: skip
+    assert run["artifacts"] == [
+        {"name": "plot.png", "mime": "image/png", "size": 3, "sha256": "ab" * 32}
+    ]
 
 
 def test_events_keep_only_allow_listed_data(rich_vote: Vote, export) -> None:
@@ -115,8 +145,9 @@ def test_csv_puts_nested_fields_as_json(rich_vote: Vote, export) -> None:
     assert float(row["tstamp"]) == rich_vote.created_at.timestamp()
 
 
-def test_the_manifest_hashes_every_file_and_the_card_explains_loading(rich_vote: Vote, export
-                                                                      ) -> None:  # fmt: skip
+def test_the_manifest_hashes_every_file_and_the_card_explains_loading(
+    rich_vote: Vote, export
+) -> None:
     import hashlib
 
     result = export("parquet")

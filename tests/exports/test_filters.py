@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from arena.battles.models import Vote
+from arena.exports.filters import ExportFilters, FilterError
+from arena.llms.models import LanguageModel
+from arena.raters.models import Rater
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def votes(
+    alice: Rater, make_model: Callable[..., LanguageModel], make_vote: Callable[..., Vote]
+) -> dict[str, Vote]:
+    atlas, basil, cedar = (make_model(name=n) for n in ("atlas", "basil", "cedar"))
+    return {
+        "early": make_vote(
+            alice,
+            minutes=-2 * 24 * 60,
+            model_a=atlas,
+            model_b=basil,
+            category="web",
+            language="javascript",
+            environment="html",
+        ),
+        "today": make_vote(
+            alice,
+            model_a=basil,
+            model_b=cedar,
+            category="algorithms",
+            language="python",
+            environment="interpreter",
+        ),
+        "late": make_vote(
+            alice, minutes=3 * 24 * 60, model_a=cedar, model_b=atlas, is_anonymous=False
+        ),
+        "invalid": make_vote(alice, minutes=10, model_a=atlas, model_b=cedar),
+    }
+
+
+def exported(export, **filters: object) -> set[int]:
+    path = export("jsonl", ExportFilters(**filters)).data_file
+    return {json.loads(line)["vote_id"] for line in path.read_text().splitlines()}
+
+
+def ids(votes: dict[str, Vote], *names: str) -> set[int]:
+    return {votes[name].pk for name in names}
+
+
+def test_date_range_includes_both_days(votes: dict[str, Vote], export) -> None:
+    from datetime import date
+
+    assert exported(export, since=date(2026, 3, 1), until=date(2026, 3, 1)) == ids(
+        votes, "today", "invalid"
+    )
+    assert exported(export, until=date(2026, 2, 27)) == ids(votes, "early")
+    assert exported(export, since=date(2026, 3, 4)) == ids(votes, "late")
+
+
+def test_models_select_battles_with_either_side(votes: dict[str, Vote], export) -> None:
+    assert exported(export, models=("basil",)) == ids(votes, "early", "today")
+
+
+def test_category_language_environment(votes: dict[str, Vote], export) -> None:
+    assert exported(export, category="web") == ids(votes, "early")
+    assert exported(export, language="python") == ids(votes, "today")
+    assert exported(export, environment="html") == ids(votes, "early")
+
+
+def test_valid_and_anonymous_only(votes: dict[str, Vote], export) -> None:
+    votes["invalid"].invalidate("duplicate")
+    assert exported(export, valid_only=True) == ids(votes, "early", "today", "late")
+    assert exported(export, anonymous_only=True) == ids(votes, "early", "today", "invalid")
+    assert exported(export, counted_only=True) == ids(votes, "early", "today")
+    rows = [json.loads(line) for line in export("jsonl").data_file.read_text().splitlines()]
+    row = next(r for r in rows if r["vote_id"] == votes["invalid"].pk)
+    assert (row["is_valid"], row["invalid_reason"]) == (False, "duplicate")
+
+
+def test_filters_survive_a_round_trip_through_json() -> None:
+    from datetime import date
+
+    filters = ExportFilters(since=date(2026, 1, 1), models=("b", "a"), valid_only=True)
+    assert ExportFilters.from_dict(json.loads(json.dumps(filters.to_dict()))) == ExportFilters(
+        since=date(2026, 1, 1), models=("a", "b"), valid_only=True
+    )
+
+
+def test_a_reversed_range_is_refused() -> None:
+    from datetime import date
+
+    with pytest.raises(FilterError, match="is after"):
+        ExportFilters(since=date(2026, 2, 1), until=date(2026, 1, 1))
