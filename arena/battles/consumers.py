@@ -37,13 +37,22 @@ class BattleConsumer(AsyncWebsocketConsumer):
         self.sent = {}
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await (
-            self.send_changes()
-        )  # the snapshot closes the race with broadcasts sent before joining
+        # A snapshot on connect closes the race with broadcasts sent before joining.
+        await self.send_changes()
+        self.heartbeat = asyncio.create_task(self._beat())
 
     async def disconnect(self, code: int) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _beat(self) -> None:
+        """While the page is open, tell generation jobs the rater is still here: a job
+        whose battle has not been seen for RATER_GONE_SECONDS stops (see generation.py)."""
+        while True:
+            await mark_seen(self.battle_id)
+            await asyncio.sleep(settings.RATER_HEARTBEAT_SECONDS)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The page may ask for a full refresh; anything else is answered, never obeyed."""
