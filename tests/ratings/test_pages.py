@@ -264,3 +264,38 @@ def test_the_leaderboard_page_runs_a_bounded_number_of_queries(
         assert client.get("/leaderboard/").status_code == 200
     with django_assert_max_num_queries(6):
         assert client.get("/leaderboard/models/strong/").status_code == 200
+
+
+def test_groups_that_never_met_are_named_on_the_page(
+    client: Client, cast: Cast, make_model: Callable[..., LanguageModel]
+) -> None:
+    a, b, c, d = (make_model(name=n) for n in ("a", "b", "c", "d"))
+    for winner in ("model_a", "model_b", "tie"):
+        cast(a, b, winner)
+    cast(c, d, "model_a")
+    refresh_leaderboards()
+    page = client.get("/leaderboard/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert [r.model for r in page.context["board"].rows] == ["a", "b"]
+    assert "Not rated: c, d (never compared with the rest, even indirectly)." in html
+
+
+def test_the_model_page_ranks_without_hidden_models(
+    client: Client, cast: Cast, make_model: Callable[..., LanguageModel]
+) -> None:
+    top, me = make_model(name="secret", is_public=False), make_model(name="me")
+    low = make_model(name="low")
+    for _ in range(12):
+        cast(top, me, "model_a")
+        cast(me, low, "model_a")
+        cast(top, low, "model_a")
+    cast(me, top, "model_a")  # a finite MLE needs every model to lose once
+    cast(low, me, "model_a")
+    cast(low, top, "model_a")
+    refresh_leaderboards()
+    page = client.get("/leaderboard/models/me/")
+    overall = page.context["ratings"][0]
+    assert (overall.label, overall.row.rank, overall.ranked_models) == ("Overall", 1, 2)
+    assert [r.opponent for r in page.context["records"]] == ["low"]
+    assert "secret" not in page.content.decode()
