@@ -6,5 +6,5 @@ from arena.ratings import views
 
 urlpatterns = [
     path("leaderboard/", views.leaderboard, name="arena-leaderboard"),
-    path("leaderboard/models/<slug:name>/", views.model_detail, name="arena-leaderboard-model"),
+    path("leaderboard/models/<str:name>/", views.model_detail, name="arena-leaderboard-model"),
 ]
