@@ -14,20 +14,35 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    When,
+)
+from django.db.models.functions import Length
 from django.utils import timezone
 
-from arena.battles.models import Battle, Vote
+from arena.battles.models import Battle, Response, Vote
 from arena.llms.models import LanguageModel
 from arena.ratings.bradley_terry import DisconnectedComparisonsError
 from arena.ratings.leaderboard import compute_leaderboard
 from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
+from arena.ratings.style import style_control
+from arena.runs.models import Execution
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +51,7 @@ SCOPE_FIELDS = ("language", "environment", "category")
 SNAPSHOTS_KEPT_PER_SCOPE = 50
 SEED = 42
 ON_DEMAND_CACHE_SECONDS = 120
+STYLE_FEATURES = ("chars", "exec_ok")  # both computed in the database, see style_rows
 
 
 # --- Writing snapshots ------------------------------------------------------------------
@@ -111,7 +127,7 @@ def refresh_leaderboards(*, force: bool = True) -> int:
                 n_votes=len(rows),
                 params={"bootstrap": bootstrap, "seed": SEED, "filters": filters,
                         "fingerprint": fingerprint},
-                data=leaderboard_data(rows, bootstrap),
+                data=_with_style(leaderboard_data(rows, bootstrap), votes, scope, days),
             )  # fmt: skip
             _prune(scope, days)
             written += 1
@@ -156,6 +172,58 @@ def _largest_group(
     biggest = max(components, key=lambda group: (votes_in(group), sorted(group)))
     left_out = sorted(name for group in components if group is not biggest for name in group)
     return [row for row in rows if row["model_a"] in biggest], left_out
+
+
+def _with_style(
+    data: dict[str, Any], votes: QuerySet[Vote], scope: str, days: int
+) -> dict[str, Any]:
+    """The overall all-time board also gets style-controlled ratings (one more query)."""
+    if scope == OVERALL and not days and data["models"]:
+        data["style_control"] = style_control_data(style_rows(votes))
+    return data
+
+
+def style_rows(votes: QuerySet[Vote]) -> list[dict[str, Any]]:
+    """Battle rows with two style features per side, summed over the battle's turns and
+    computed in the database (no answer text is loaded): `chars` (answer length) and
+    `exec_ok` (1 if any run of that side's code finished OK)."""
+    ran_ok = Exists(Execution.objects.filter(response=OuterRef("pk"), status="ok"))
+    per_side = (
+        Response.objects.filter(turn__battle__in=votes.values("battle_id"))
+        .order_by()
+        .values("turn__battle_id", "side")
+        .annotate(chars=Sum(Length("text")), ok=Max(Case(When(ran_ok, then=1), default=0,
+                                                         output_field=IntegerField())))
+    )  # fmt: skip
+    features = {(f["turn__battle_id"], f["side"]): f for f in per_side}
+    rows = []
+    for battle_id, a, b, winner in votes.order_by("created_at", "pk").values_list(
+        "battle_id", "battle__model_a__name", "battle__model_b__name", "winner"
+    ):
+        fa, fb = features.get((battle_id, "a"), {}), features.get((battle_id, "b"), {})
+        rows.append({"model_a": a, "model_b": b, "winner": winner,
+                     "chars_a": fa.get("chars") or 0, "chars_b": fb.get("chars") or 0,
+                     "exec_ok_a": fa.get("ok") or 0, "exec_ok_b": fb.get("ok") or 0})  # fmt: skip
+    return rows
+
+
+def style_control_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Style-controlled ratings (sandwich intervals) as a dict with "error" (never raises)."""
+    varying = [f for f in STYLE_FEATURES if len({_difference(row, f) for row in rows}) > 1]
+    if not varying:  # style.py cannot fit without a covariate (reported upstream)
+        return {"models": [], "coefficients": [], "error": "no style feature varies"}
+    try:
+        result = style_control(rows, features=varying, interval="sandwich", seed=SEED)
+    except (ValueError, ArithmeticError) as error:
+        log.warning("style control not computed: %s", error)
+        return {"models": [], "coefficients": [], "error": str(error)}
+    return {**result.to_dict(), "error": ""}
+
+
+def _difference(row: Mapping[str, Any], feature: str) -> float:
+    """The per-battle difference style.py z-scores (constant differences get dropped)."""
+    a, b = float(row[f"{feature}_a"]), float(row[f"{feature}_b"])
+    return a - b if feature == "exec_ok" else (a - b) / (a + b + 1.0)
 
 
 def _prune(scope: str, days: int) -> None:
@@ -233,6 +301,7 @@ class BoardRow:
     rank: int | None
     organization: str = ""
     license: str = ""
+    style_rank: int | None = None  # rank with style control (overall board only)
 
     @property
     def plus(self) -> float:
@@ -248,6 +317,21 @@ class BoardRow:
 
 
 @dataclass(frozen=True)
+class StyleEffect:
+    """A style feature's effect in rating points per standard deviation, with its 95% CI."""
+
+    feature: str
+    label: str
+    points: float
+    low: float
+    high: float
+
+
+STYLE_LABELS = {"chars": "Answer length", "exec_ok": "Code ran OK"}
+POINTS_PER_LOG_ODDS = 400 / math.log(10)
+
+
+@dataclass(frozen=True)
 class PublicBoard:
     """A snapshot as the public sees it: hidden models gone, ranks recomputed among the
     models with enough votes, the others preliminary (listed, never ranked)."""
@@ -257,6 +341,7 @@ class PublicBoard:
     names: tuple[str, ...]  # the snapshot's matrix order
     win_fraction: tuple[tuple[float | None, ...], ...]
     battle_count: tuple[tuple[int, ...], ...]
+    style_effects: tuple[StyleEffect, ...] = ()
 
     @property
     def rows(self) -> tuple[BoardRow, ...]:
@@ -278,7 +363,8 @@ def public_board(
     rows = [
         _board_row(r, public[r["model"]]) for r in data.get("models", []) if r["model"] in public
     ]
-    ranked = rerank([r for r in rows if r.battles >= min_votes])
+    style = data.get("style_control") or {}
+    ranked = style_ranks(rerank([r for r in rows if r.battles >= min_votes]), style)
     preliminary = sorted((r for r in rows if r.battles < min_votes), key=lambda r: (-r.bt, r.model))
     return PublicBoard(
         ranked=tuple(ranked),
@@ -286,6 +372,33 @@ def public_board(
         names=tuple(r["model"] for r in data.get("models", [])),
         win_fraction=tuple(tuple(row) for row in data.get("win_fraction", [])),
         battle_count=tuple(tuple(row) for row in data.get("battle_count", [])),
+        style_effects=_style_effects(style) if ranked and any(r.style_rank for r in ranked) else (),
+    )
+
+
+def style_ranks(ranked: list[BoardRow], style: Mapping[str, Any]) -> list[BoardRow]:
+    """Rank (StyleCtrl): the same rank rule on the style-controlled intervals, among the
+    ranked models that have one."""
+    bounds = {m["model"]: (m["bt_ci_low"], m["bt_ci_high"]) for m in style.get("models", [])}
+    mine = [bounds[r.model] for r in ranked if r.model in bounds]
+    return [
+        replace(r, style_rank=1 + sum(1 for low, _ in mine if low > bounds[r.model][1]))
+        if r.model in bounds
+        else r
+        for r in ranked
+    ]
+
+
+def _style_effects(style: Mapping[str, Any]) -> tuple[StyleEffect, ...]:
+    return tuple(
+        StyleEffect(
+            feature=c["feature"],
+            label=STYLE_LABELS.get(c["feature"], c["feature"]),
+            points=c["rating_points"],
+            low=c["ci_low"] * POINTS_PER_LOG_ODDS,
+            high=c["ci_high"] * POINTS_PER_LOG_ODDS,
+        )  # fmt: skip
+        for c in style.get("coefficients", [])
     )
 
 

@@ -299,3 +299,33 @@ def test_the_model_page_ranks_without_hidden_models(
     assert (overall.label, overall.row.rank, overall.ranked_models) == ("Overall", 1, 2)
     assert [r.opponent for r in page.context["records"]] == ["low"]
     assert "secret" not in page.content.decode()
+
+
+def test_the_overall_board_shows_the_style_controlled_rank_and_effects(
+    client: Client, make_model: Callable[..., LanguageModel]
+) -> None:
+    for name in ("a", "b", "c"):
+        make_model(name=name)
+    rows = [("a", 1100, 1080, 1120), ("b", 1000, 980, 1020), ("c", 900, 880, 920)]
+    style = [("a", 1000, 950, 1050), ("b", 1010, 960, 1060), ("c", 850, 830, 870)]
+
+    def models(values: list[tuple[str, int, int, int]]) -> list[dict[str, Any]]:
+        return [{"model": m, "bt": bt, "bt_ci_low": lo, "bt_ci_high": hi, "elo": bt,
+                 "battles": 50, "rank_ub": 0} for m, bt, lo, hi in values]  # fmt: skip
+
+    coefficient = {"feature": "chars", "coefficient": 0.2, "ci_low": 0.1, "ci_high": 0.3,
+                   "rating_points": 34.7}  # fmt: skip
+    LeaderboardSnapshot.objects.create(
+        scope="overall", n_votes=150,
+        data={"models": models(rows),
+              "style_control": {"models": models(style), "coefficients": [coefficient]}},
+    )  # fmt: skip
+    page = client.get("/leaderboard/")
+    html = page.content.decode()
+    ranked = page.context["board"].ranked
+    assert [(r.model, r.rank, r.style_rank) for r in ranked] == [
+        ("a", 1, 1), ("b", 2, 1), ("c", 3, 3)
+    ]  # fmt: skip
+    assert "Rank (StyleCtrl)" in html
+    assert "Answer length 35 points" in html
+    assert "(95% CI 17 to 52)" in html

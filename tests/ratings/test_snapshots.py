@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from arena.battles.models import Battle, Vote
+from arena.battles.models import Battle, Response, Vote
 from arena.llms.models import LanguageModel
 from arena.raters.models import Rater
 from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
@@ -21,8 +21,11 @@ from arena.ratings.snapshots import (
     leaderboard_data,
     public_board,
     refresh_leaderboards,
+    style_control_data,
+    style_rows,
 )
 from arena.ratings.tasks import refresh_leaderboards_task
+from arena.runs.models import Execution
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +250,40 @@ def test_the_settings_admin_edits_the_single_row() -> None:
     assert answer.status_code == 302
     assert RatingsSettings.current().min_votes == 25
     assert RatingsSettings.objects.count() == 1
+
+
+def test_style_rows_measure_answer_length_and_execution_success_per_side(
+    cast: Cast, make_model: Callable[..., LanguageModel]
+) -> None:
+    vote = cast(make_model(), make_model(), "model_a")
+    answers = {r.side: r for r in Response.objects.filter(turn__battle=vote.battle)}
+    Response.objects.filter(pk=answers["a"].pk).update(text="x" * 120)
+    Response.objects.filter(pk=answers["b"].pk).update(text="y" * 30)
+    Execution.objects.create(response=answers["a"], code="print(1)", language="python",
+                             status=Execution.Status.OK)  # fmt: skip
+    Execution.objects.create(response=answers["b"], code="print(", language="python",
+                             status=Execution.Status.COMPILE_ERROR)  # fmt: skip
+    [row] = style_rows(Vote.objects.all())
+    assert (row["chars_a"], row["chars_b"], row["exec_ok_a"], row["exec_ok_b"]) == (120, 30, 1, 0)
+
+
+def test_style_control_without_any_varying_feature_is_an_error_not_a_crash() -> None:
+    rows = [{"model_a": "a", "model_b": "b", "winner": w, "chars_a": 5, "chars_b": 5,
+             "exec_ok_a": 1, "exec_ok_b": 1} for w in ("model_a", "model_b")]  # fmt: skip
+    assert style_control_data(rows)["error"] == "no style feature varies"
+
+
+def test_the_overall_snapshot_carries_style_controlled_ratings(
+    cast: Cast, make_model: Callable[..., LanguageModel]
+) -> None:
+    a, b, c = make_model(), make_model(), make_model()
+    for i in range(30):
+        first, second = [(a, b), (b, c), (a, c)][i % 3]
+        vote = cast(first, second, ["model_a", "model_b", "tie"][i % 4 % 3])
+        Response.objects.filter(turn__battle=vote.battle, side="a").update(text="z" * (50 + i))
+    refresh_leaderboards()
+    style = latest_snapshot().data["style_control"]  # type: ignore[union-attr]
+    assert style["error"] == ""
+    assert {m["model"] for m in style["models"]} == {a.name, b.name, c.name}
+    assert [c["feature"] for c in style["coefficients"]] == ["chars"]
+    assert "style_control" not in latest_snapshot("overall", 30).data  # type: ignore[union-attr]
