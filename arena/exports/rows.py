@@ -30,7 +30,7 @@ from arena.exports.schema import ARENA_WINNER, EVENT_DATA_KEYS, OUTPUT_MAX_CHARS
 from arena.exports.writers import dumps
 from arena.runs.models import Artifact, Execution
 
-CHUNK_SIZE = 500  # votes per bulk fetch; also keeps `IN (...)` lists small for SQLite
+CHUNK_SIZE = 1_000  # votes per bulk fetch: fewer round trips, memory still small
 
 VOTE_FIELDS = (
     "pk", "battle_id", "winner", "feedback", "is_valid", "invalid_reason", "created_at",
@@ -195,9 +195,11 @@ class BattleDetails:
             })  # fmt: skip
 
     def _load_executions(self, ids: list[uuid.UUID]) -> None:
-        artifacts = _artifacts(ids)
+        # By response id (known from _load_responses): integers, and no join.
+        response_ids = sorted(self._where)
+        artifacts = _artifacts(response_ids)
         rows = (
-            Execution.objects.filter(response__turn__battle_id__in=ids)
+            Execution.objects.filter(response_id__in=response_ids)
             .annotate(
                 out=Substr("stdout", 1, OUTPUT_MAX_CHARS),
                 err=Substr("stderr", 1, OUTPUT_MAX_CHARS),
@@ -247,9 +249,9 @@ def safe_event_data(data: Any) -> dict[str, Any]:
     }
 
 
-def _artifacts(ids: list[uuid.UUID]) -> dict[int, list[dict[str, Any]]]:
+def _artifacts(response_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     by_execution: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    rows = Artifact.objects.filter(execution__response__turn__battle_id__in=ids).order_by(
+    rows = Artifact.objects.filter(execution__response_id__in=response_ids).order_by(
         "execution_id", "name", "pk"
     )
     for execution_id, name, mime, size, sha256 in rows.values_list(
