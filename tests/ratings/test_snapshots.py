@@ -287,3 +287,20 @@ def test_the_overall_snapshot_carries_style_controlled_ratings(
     assert {m["model"] for m in style["models"]} == {a.name, b.name, c.name}
     assert [c["feature"] for c in style["coefficients"]] == ["chars"]
     assert "style_control" not in latest_snapshot("overall", 30).data  # type: ignore[union-attr]
+
+
+def test_refresh_requests_during_a_refresh_fold_into_one_more_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rounds = []
+
+    def slow_refresh(*, force: bool) -> int:
+        rounds.append(force)
+        if len(rounds) == 1:  # two votes arrive while the first round runs
+            refresh_leaderboards_task()
+            refresh_leaderboards_task()
+        return 0
+
+    monkeypatch.setattr("arena.ratings.tasks.refresh_leaderboards", slow_refresh)
+    refresh_leaderboards_task()
+    assert rounds == [False, False]
