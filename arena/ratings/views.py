@@ -88,7 +88,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         "snapshot": snapshot,
         "board": board,
         "scope_label": scope_label(query.scope),
-        "scope_groups": group_scopes(stored_scopes()),
+        "scope_groups": group_scopes(_with(stored_scopes(), query.scope)),
         "interval_plot": plots.interval_plot(board.rows) if board else None,
         "heatmap": plots.heatmap([r.model for r in board.rows], board.pair) if board else None,
     }
@@ -97,6 +97,11 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     if htmx and htmx.target == "board":
         template += "#board"  # the filters swap only the board; the URL is pushed
     return render(request, template, context, status=400 if problem else 200)
+
+
+def _with(scopes: list[str], scope: str) -> list[str]:
+    """The picker lists the asked scope even before it has a snapshot."""
+    return scopes if scope in scopes else [*scopes, scope]
 
 
 @require_GET

@@ -329,3 +329,13 @@ def test_the_overall_board_shows_the_style_controlled_rank_and_effects(
     assert "Rank (StyleCtrl)" in html
     assert "Answer length 35 points" in html
     assert "(95% CI 17 to 52)" in html
+
+
+def test_a_scope_without_votes_yet_is_still_selected_in_the_picker(
+    client: Client, trio: list[LanguageModel]
+) -> None:
+    page = client.get("/leaderboard/", {"scope": "language:cobol"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<option value="language:cobol" selected>cobol</option>' in html
+    assert "No votes yet in this board" in html
