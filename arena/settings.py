@@ -186,8 +186,7 @@ PROMPT_MAX_CHARS = envint("PROMPT_MAX_CHARS", 20_000)
 MAX_TURNS = envint("MAX_TURNS", 10)
 GENERATION_FLUSH_SECONDS = 0.1  # how often streamed tokens are saved and broadcast
 EXECUTION_FLUSH_SECONDS = 0.2
-# A generation stops when the rater's page has been gone this long (no orphaned jobs).
-RATER_HEARTBEAT_SECONDS = 5
+# A generation stops when no battle page has been open this long (no orphaned jobs).
 RATER_GONE_SECONDS = envint("RATER_GONE_SECONDS", 30)
 LEADERBOARD_BOOTSTRAP = envint("LEADERBOARD_BOOTSTRAP", 100)
 
@@ -206,7 +205,7 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
-        "style-src": [SELF],
+        "style-src": [SELF, NONCE],  # CodeMirror injects its layout rules with the nonce
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
         "frame-src": [SELF],

@@ -4,12 +4,13 @@ only the fragments whose HTML differs from what this socket last sent."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -26,7 +27,6 @@ class BattleConsumer(AsyncWebsocketConsumer):
     battle_id: str
     group: str
     sent: dict[str, str]
-    heartbeat: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self.battle_id = str(self.scope["url_route"]["kwargs"]["battle_id"])
@@ -39,20 +39,12 @@ class BattleConsumer(AsyncWebsocketConsumer):
         await self.accept()
         # A snapshot on connect closes the race with broadcasts sent before joining.
         await self.send_changes()
-        self.heartbeat = asyncio.create_task(self._beat())
+        await watching(self.battle_id, +1)
 
     async def disconnect(self, code: int) -> None:
-        if self.heartbeat is not None:
-            self.heartbeat.cancel()
         if hasattr(self, "group"):
+            await watching(self.battle_id, -1)
             await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def _beat(self) -> None:
-        """While the page is open, tell generation jobs the rater is still here: a job
-        whose battle has not been seen for RATER_GONE_SECONDS stops (see generation.py)."""
-        while True:
-            await mark_seen(self.battle_id)
-            await asyncio.sleep(settings.RATER_HEARTBEAT_SECONDS)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The page may ask for a full refresh; anything else is answered, never obeyed."""
@@ -93,8 +85,11 @@ def may_watch(scope: dict[str, Any], battle_id: str) -> bool:
 
 
 @database_sync_to_async
-def mark_seen(battle_id: str) -> None:
-    Battle.objects.filter(pk=battle_id).update(seen_at=timezone.now())
+def watching(battle_id: str, change: int) -> None:
+    """Count open pages, so generation jobs know when the rater has left (generation.py)."""
+    Battle.objects.filter(pk=battle_id).update(
+        watchers=Greatest(F("watchers") + change, 0), seen_at=timezone.now()
+    )
 
 
 @database_sync_to_async

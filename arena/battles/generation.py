@@ -112,9 +112,12 @@ def _flush(response: Response, text: list[str], reasoning: list[str]) -> bool:
 
 
 def _rater_gone(response: Response) -> bool:
-    """The page sends a heartbeat while open; a long silence means the rater left."""
+    """No battle page has been open for RATER_GONE_SECONDS: the rater left. (A page that
+    is still loading counts as open: a new battle or turn also sets seen_at.)"""
     horizon = timezone.now() - timedelta(seconds=settings.RATER_GONE_SECONDS)
-    return Battle.objects.filter(pk=response.turn.battle_id, seen_at__lt=horizon).exists()
+    return Battle.objects.filter(
+        pk=response.turn.battle_id, watchers=0, seen_at__lt=horizon
+    ).exists()
 
 
 def _cancel(response: Response, text: list[str], reasoning: list[str]) -> None:

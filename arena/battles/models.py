@@ -35,8 +35,9 @@ class Battle(models.Model):
     void_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    watchers = models.PositiveSmallIntegerField(default=0, help_text="Open battle pages.")
     seen_at = models.DateTimeField(
-        default=timezone.now, help_text="Last sign of the rater's open page (websocket heartbeat)."
+        default=timezone.now, help_text="When a battle page last opened or closed."
     )
 
     class Meta:

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +22,7 @@ from arena.exports.services import archive_path, export_start
 from arena.llms.models import LanguageModel
 from arena.ratings.snapshots import OVERALL, latest_snapshot
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 PAGE_SIZE = 50
 
 
@@ -31,7 +32,7 @@ def is_researcher(user: Any) -> bool:
 
 def researcher_required(view: View) -> View:
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("admin:login"))
         if not is_researcher(request.user):
@@ -75,7 +76,7 @@ def export_row(request: HttpRequest, export_id: int) -> HttpResponse:
 
 @require_GET
 @researcher_required
-def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
+def export_download(request: HttpRequest, export_id: int) -> HttpResponseBase:
     return _download(get_object_or_404(Export, pk=export_id))
 
 
@@ -94,7 +95,7 @@ def token_required(view: View) -> View:
     """`Authorization: Bearer <token>`; every refusal is a 401 JSON answer (RFC 6750)."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _unauthorized("missing_token", "Send Authorization: Bearer <token>.")
@@ -144,7 +145,7 @@ def _export_json(request: HttpRequest, export: Export) -> dict[str, Any]:
 
 @require_GET
 @token_required
-def api_export_download(request: HttpRequest, export_id: int) -> HttpResponse:
+def api_export_download(request: HttpRequest, export_id: int) -> HttpResponseBase:
     export = Export.objects.filter(pk=export_id).first()
     if export is None or archive_path(export) is None:
         return JsonResponse({"error": "not_found", "message": "No such finished export."},

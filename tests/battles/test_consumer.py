@@ -76,20 +76,16 @@ async def test_a_malformed_message_is_answered_and_changes_nothing(alice, make_b
     await communicator.disconnect()
 
 
-async def test_an_open_page_keeps_the_battle_marked_as_seen(alice, make_battle, settings) -> None:
-    import asyncio
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+async def test_open_pages_are_counted_so_jobs_know_the_rater_is_there(alice, make_battle) -> None:
     from arena.battles.models import Battle
 
     battle = await sync_to_async(make_battle)(alice)
-    long_ago = timezone.now() - timedelta(hours=1)
-    await sync_to_async(Battle.objects.filter(pk=battle.pk).update)(seen_at=long_ago)
-    communicator, _ = await connect(battle, alice)
-    await communicator.receive_from()
-    await asyncio.sleep(0.2)
-    seen = (await sync_to_async(Battle.objects.get)(pk=battle.pk)).seen_at
-    assert timezone.now() - seen < timedelta(seconds=5)
-    await communicator.disconnect()
+    watchers = sync_to_async(lambda: Battle.objects.get(pk=battle.pk).watchers)
+    first, _ = await connect(battle, alice)
+    second, _ = await connect(battle, alice)
+    await first.receive_from()
+    await second.receive_from()
+    assert await watchers() == 2
+    await first.disconnect()
+    await second.disconnect()
+    assert await watchers() == 0
