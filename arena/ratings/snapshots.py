@@ -361,7 +361,9 @@ def public_board(
 ) -> PublicBoard:
     """`public` maps the names of public models to their rows; other names are hidden."""
     rows = [
-        _board_row(r, public[r["model"]]) for r in data.get("models", []) if r["model"] in public
+        _board_row(r, public[r["model"]])
+        for r in data.get("models", [])
+        if r["model"] in public and _finite(r)
     ]
     style = data.get("style_control") or {}
     ranked = style_ranks(rerank([r for r in rows if r.battles >= min_votes]), style)
@@ -400,6 +402,12 @@ def _style_effects(style: Mapping[str, Any]) -> tuple[StyleEffect, ...]:
         )  # fmt: skip
         for c in style.get("coefficients", [])
     )
+
+
+def _finite(row: Mapping[str, Any]) -> bool:
+    """The engine never stores NaN; a row that has one anyway is left out, not drawn."""
+    values = (row.get("bt"), row.get("bt_ci_low"), row.get("bt_ci_high"), row.get("elo"))
+    return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
 
 
 def _board_row(row: Mapping[str, Any], model: LanguageModel) -> BoardRow:

@@ -6,5 +6,6 @@ from arena.ratings import views
 
 urlpatterns = [
     path("leaderboard/", views.leaderboard, name="arena-leaderboard"),
-    path("leaderboard/models/<str:name>/", views.model_detail, name="arena-leaderboard-model"),
+    # path: any stored name links (names are slugs in admin, but imports may add dots, "/"...)
+    path("leaderboard/models/<path:name>/", views.model_detail, name="arena-leaderboard-model"),
 ]

@@ -138,7 +138,8 @@ def test_hidden_models_are_left_out_and_the_rest_reranked(
 def test_the_model_page_head_to_head_matches_the_votes(
     client: Client, cast: Cast, make_model: Callable[..., LanguageModel]
 ) -> None:
-    me, rival = make_model(name="me", description="A test model."), make_model(name="rival-1.5")
+    me = make_model(name="me", description="A test model.")
+    rival = LanguageModel.objects.create(name="org/rival-1.5", provider="replay", model_id="x")
     for winner in ("model_a", "model_a", "model_a", "model_b", "tie", "both_bad"):
         cast(me, rival, winner)
     cast(rival, me, "model_b")
@@ -148,9 +149,11 @@ def test_the_model_page_head_to_head_matches_the_votes(
     assert page.status_code == 200
     record = page.context["records"][0]
     assert (record.opponent, record.wins, record.losses, record.ties, record.both_bad) == (
-        "rival-1.5", 4, 1, 1, 1
+        "org/rival-1.5", 4, 1, 1, 1
     )  # fmt: skip
     assert "80%" in html  # 4 wins of 5 decided battles
+    assert 'href="/leaderboard/models/org/rival-1.5/"' in html
+    assert client.get("/leaderboard/models/org/rival-1.5/").status_code == 200
     assert [r.scope for r in page.context["ratings"]] == ["overall"]
     assert "A test model." in html
 

@@ -304,3 +304,10 @@ def test_refresh_requests_during_a_refresh_fold_into_one_more_round(
     monkeypatch.setattr("arena.ratings.tasks.refresh_leaderboards", slow_refresh)
     refresh_leaderboards_task()
     assert rounds == [False, False]
+
+
+def test_a_row_with_a_missing_or_non_finite_number_is_left_out() -> None:
+    data = {"models": [row("a", 1100, 1080, 1120), row("b", float("nan"), 0, 1),
+                       {"model": "c", "bt": 900}]}  # fmt: skip
+    board = public_board(data, models_named("a", "b", "c"), min_votes=10)
+    assert [r.model for r in board.rows] == ["a"]
