@@ -134,6 +134,14 @@ def export_run(export_id: int) -> None:
     )
 
 
+def export_recover_orphans(worker: str) -> int:
+    """A worker that restarts fails the exports it was running: nothing else will."""
+    return Export.objects.filter(status=Export.Status.RUNNING, claimed_by=worker).update(
+        status=Export.Status.FAILED, error="The worker restarted; export again.",
+        finished_at=timezone.now(),
+    )  # fmt: skip
+
+
 def _build(export: Export) -> Path:
     root = exports_dir()
     workdir = root / f".{export.name}.partial"

@@ -1,6 +1,6 @@
 """Export speed and memory: rows per second and peak RSS, per format and size.
 
-Two measurements, each run in a fresh subprocess so that peak RSS (ru_maxrss) belongs
+Two measurements, each run in a fresh subprocess so that peak RSS (VmHWM) belongs
 to that one export:
 
 - synthetic: schema rows built in Python (no database) through the very writers the
@@ -101,6 +101,11 @@ def synthetic_rows(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
 
 
 def _peak_mb() -> float:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that over exec
+    from the forked parent, so a child of a big pytest would report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

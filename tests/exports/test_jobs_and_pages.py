@@ -160,7 +160,7 @@ def test_admin_creates_a_token_and_shows_it_once(admin_client: Client) -> None:
     answer = admin_client.post("/admin/exports/apitoken/add/", {"name": "lab"})
     assert answer.status_code == 200
     token = ApiToken.objects.get()
-    shown = answer.content.decode().split("<code style")[1].split(">")[1].split("<")[0]
+    shown = answer.content.decode().split('<code class="api-token">')[1].split("<")[0]
     assert ApiToken.digest_of(shown) == token.digest
     page = admin_client.get(f"/admin/exports/apitoken/{token.pk}/change/")
     assert shown not in page.content.decode()
@@ -175,3 +175,15 @@ def test_admin_revokes_tokens(admin_client: Client) -> None:
     )
     token.refresh_from_db()
     assert token.is_revoked
+
+
+def test_a_restarted_worker_fails_the_exports_it_left_running() -> None:
+    from arena.exports.services import export_recover_orphans
+
+    mine = Export.objects.create(status="running", claimed_by="celery:host-1")
+    other = Export.objects.create(status="running", claimed_by="celery:host-2")
+    assert export_recover_orphans("celery:host-1") == 1
+    mine.refresh_from_db()
+    other.refresh_from_db()
+    assert (mine.status, other.status) == ("failed", "running")
+    assert "restarted" in mine.error
