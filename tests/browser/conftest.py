@@ -27,6 +27,19 @@ class Arena:
     url: str
     env: dict[str, str]
 
+    def shell(self, code: str) -> str:
+        """Run Python against the arena's database, as an admin would in `manage.py shell`."""
+        return self.manage("shell", "-v", "0", "-c", code)
+
+    def use_models(self, *models: dict[str, str]) -> None:
+        """Replace the active models with these (demo models are switched off)."""
+        rows = ", ".join(repr(m) for m in models)
+        self.shell(
+            "from arena.llms.models import LanguageModel as M\n"
+            "M.objects.update(is_active=False)\n"
+            f"for row in [{rows}]: M.objects.update_or_create(name=row['name'], defaults=row)"
+        )
+
     def manage(self, *args: str) -> str:
         done = subprocess.run(
             [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
@@ -48,7 +61,8 @@ def arena(tmp_path: Path) -> Iterator[Arena]:
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "JOBS_MODE", "DJANGO_SETTINGS_MODULE")
     }
-    env.update(DATA_DIR=str(tmp_path), DEBUG="False")
+    # A short absence limit lets the tab-closing test see jobs stop within seconds.
+    env.update(DATA_DIR=str(tmp_path), DEBUG="False", RATER_GONE_SECONDS="3")
     port = free_port()
     server = Arena(f"http://127.0.0.1:{port}", env)
     server.manage("migrate", "-v0")
@@ -63,8 +77,12 @@ def arena(tmp_path: Path) -> Iterator[Arena]:
         _wait_for_port(port, process)
         yield server
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        process.terminate()  # Daphne may wait on open websockets; don't wait for long
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         log.close()
 
 

@@ -67,7 +67,7 @@ def test_a_worker_answers_runs_the_code_and_updates_the_leaderboard(
 
     vote_record(battle=Battle.objects.get(pk=battle.pk), rater=alice, winner="model_a")
     wait_for(lambda: LeaderboardSnapshot.objects.filter(scope="overall", n_votes=1).exists())
-    board = LeaderboardSnapshot.objects.get(scope="overall")
+    board = LeaderboardSnapshot.objects.get(scope="overall", window_days=0)
     assert {row["model"] for row in board.data["models"]} == {
         battle.model_a.name,
         battle.model_b.name,
