@@ -76,6 +76,18 @@ class Export(models.Model):
             return 0
         return min(99, self.rows_done * 100 // self.rows_total)
 
+    @property
+    def filters_label(self) -> str:
+        """ "category=web, valid_only" for lists; "all votes" when nothing narrows it."""
+        parts = [
+            key
+            if value is True
+            else f"{key}={','.join(value) if isinstance(value, list) else value}"
+            for key, value in sorted((self.filters or {}).items())
+            if value
+        ]
+        return ", ".join(parts) or "all votes"
+
     def get_download_url(self) -> str:
         return reverse("arena-export-download", args=[self.pk])
 

@@ -26,9 +26,17 @@ class RowWriter(Protocol):
     def close(self) -> None: ...
 
 
+# Characters str.splitlines() treats as line ends that JSON leaves raw: escaped, so that
+# one row is one line for every reader, not only for those splitting on "\n".
+_LINE_ENDS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def dumps(value: Any) -> str:
     """Canonical compact JSON (UTF-8 text kept readable; NaN refused)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:  # rare: skip translate's cost
+        text = text.translate(_LINE_ENDS)
+    return text
 
 
 class JsonlWriter:

@@ -168,3 +168,11 @@ def test_an_empty_selection_still_gives_a_valid_export(db: None, export) -> None
         result = export(fmt)
         assert result.rows == 0
         assert read_rows(result.data_file) == []
+
+
+def test_unicode_line_separators_never_split_a_jsonl_row(alice: Rater, make_vote, export) -> None:
+    vote = make_vote(alice)
+    vote.battle.turns.update(prompt="one\u2028two\x85three\u2029four")
+    text = export("jsonl").data_file.read_text()
+    assert len(text.splitlines()) == 1
+    assert json.loads(text)["conversation_a"][0]["content"] == "one\u2028two\x85three\u2029four"
