@@ -176,3 +176,15 @@ def test_unicode_line_separators_never_split_a_jsonl_row(alice: Rater, make_vote
     text = export("jsonl").data_file.read_text()
     assert len(text.splitlines()) == 1
     assert json.loads(text)["conversation_a"][0]["content"] == "one\u2028two\x85three\u2029four"
+
+
+def test_arrow_readers_load_the_text_formats_as_datasets_does(rich_vote: Vote, export) -> None:
+    """Hugging Face `datasets` loads JSON with pyarrow.json; pandas is not installed here."""
+    import pyarrow.csv
+    import pyarrow.json
+
+    table = pyarrow.json.read_json(export("jsonl").data_file)
+    assert table.num_rows == 1 and tuple(table.column_names) == FIELD_NAMES
+    assert table.column("executions").to_pylist()[0][0]["artifacts"][0]["name"] == "plot.png"
+    csv_table = pyarrow.csv.read_csv(export("csv").data_file)
+    assert csv_table.num_rows == 1 and tuple(csv_table.column_names) == FIELD_NAMES
