@@ -44,6 +44,11 @@ def python_packages_dir() -> str:
     return os.path.join(runtime_dir(), "python")
 
 
+def matplotlib_cache_dir() -> str:
+    """matplotlib's font list, prebuilt by setup (see provision.build_font_cache)."""
+    return os.path.join(runtime_dir(), "matplotlib")
+
+
 def node_modules_dir() -> str:
     return os.path.join(runtime_dir(), "node", "node_modules")
 

@@ -19,6 +19,13 @@ RUST_SYSROOT = "/opt/rust"
 NODE_MODULES = "/opt/node_modules"  # typescript + @types/node
 PYTHON_PACKAGES = "/opt/python-packages"
 PYTHON_SITE = "/opt/arena-site"  # sitecustomize: matplotlib show() saves figures
+# A venv-style prefix (pyvenv.cfg + bin/python3 -> /usr/bin/python3) without system site
+# packages: the host's dist-packages and their .pth start-up hooks stay out of the sandbox
+# (one such hook imported the runtime's certifi, which cost ~50 ms CPU on every start-up).
+PYTHON_PREFIX = "/opt/arena-python"
+PYTHON_BIN = f"{PYTHON_PREFIX}/bin/python3"
+# matplotlib's cache dir; the bwrap backend binds the font list built by setup into it.
+MPL_CONFIG_DIR = "/tmp/matplotlib"
 SANDBOX_PATH = f"/usr/local/bin:/usr/bin:/bin:{RUST_SYSROOT}/bin"
 
 ArgvBuilder = Callable[[str, Limits], list[str]]
@@ -141,19 +148,19 @@ _register(
         name="python",
         aliases=("py", "python3"),
         source_name=_fixed("main.py"),
-        run=lambda src, _l: ["/usr/bin/python3", "-u", src],
+        run=lambda src, _l: [PYTHON_BIN, "-u", src],
         env={
             "PYTHONPATH": f"{PYTHON_SITE}:{PYTHON_PACKAGES}",
-            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",  # everything is read-only; setup precompiles
             "PYTHONUNBUFFERED": "1",
             "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": "/tmp/matplotlib",
+            "MPLCONFIGDIR": MPL_CONFIG_DIR,
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
         },
         address_space_mb=1024,
         host_tools=("/usr/bin/python3",),
-        mounts=("python-site", "python-packages"),
+        mounts=("python-prefix", "python-site", "python-packages", "matplotlib-cache"),
     )
 )
 _register(

@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from typing import IO, Any
@@ -29,6 +28,7 @@ from executors.cgroups import CgroupLayout, RunCgroup, detect
 from executors.files import UnsafeFileName, check_relative_name, collect_artifacts, write_files
 from executors.languages import Language
 from executors.process import Outcome, supervise
+from executors.pyprefix import install_python_prefix, install_site
 from executors.results import StepFacts, classify, split_exit
 from executors.uidpool import Slot, UidPool, kill_uid, processes_of_uid
 
@@ -64,6 +64,7 @@ class BwrapBackend:
         )
         self.work_root = os.path.join(state, "work")
         self.site_dir = os.path.join(state, "runtime", "site")
+        self.prefix_dir = os.path.join(state, "runtime", "python-prefix")
         self.tmpfs_work = self.root  # confirmed or disproved by the first mount
         self._prepare_state()
 
@@ -93,14 +94,10 @@ class BwrapBackend:
             os.chmod(path, mode)
         # sitecustomize is copied out of the package: the package may live where the
         # sandbox uid cannot read (root's home).
-        os.makedirs(self.site_dir, mode=0o755, exist_ok=True)
         source = os.path.join(hostpaths.PACKAGE_DIR, "runtime", "site", "sitecustomize.py")
-        target = os.path.join(self.site_dir, "sitecustomize.py")
-        temporary = f"{target}.{os.getpid()}.{threading.get_ident()}"
-        shutil.copyfile(source, temporary)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-        for path in (os.path.join(self.state, "runtime"), self.site_dir):
+        install_site(source, self.site_dir)
+        install_python_prefix(self.prefix_dir)
+        for path in (os.path.join(self.state, "runtime"), self.site_dir, self.prefix_dir):
             os.chmod(path, 0o755)
 
     def probe(self) -> str:
@@ -247,7 +244,7 @@ class BwrapBackend:
                 outcome.cpu_ms = max(outcome.cpu_ms, cpu_ms)
         finally:
             if cgroup is not None:
-                cgroup.kill_all()  # nothing of this step outlives it
+                cgroup.doom_all()  # nothing of this step outlives it
         return StepResult(outcome=outcome, oom_killed=oom)
 
     def _command(
@@ -313,6 +310,10 @@ class BwrapBackend:
             "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache",
             "--ro-bind-try", "/etc/ssl", "/etc/ssl",
             "--ro-bind-try", "/etc/java-17-openjdk", "/etc/java-17-openjdk",
+            # fontconfig's config and system cache (no secrets): without them every
+            # fontconfig user prints "Fontconfig error: Cannot load default config file".
+            "--ro-bind-try", "/etc/fonts", "/etc/fonts",
+            "--ro-bind-try", "/var/cache/fontconfig", "/var/cache/fontconfig",
             "--proc", "/proc",
             "--dev", "/dev",
             # --dev makes an unbounded tmpfs: bound /dev/shm and make /dev read-only (trap 3).
@@ -343,8 +344,19 @@ class BwrapBackend:
         """in-sandbox path -> host path of the read-only toolchain binds the language needs."""
         mounts: dict[str, str] = {}
         for name in language.mounts:
-            if name == "python-site":
+            if name == "python-prefix":
+                mounts[languages.PYTHON_PREFIX] = self.prefix_dir
+            elif name == "python-site":
                 mounts[languages.PYTHON_SITE] = self.site_dir
+            elif name == "matplotlib-cache":
+                # The font list prebuilt by setup, read-only inside the (writable, per-run)
+                # MPLCONFIGDIR: without it every plotting run rebuilds it (provision.py).
+                cache = hostpaths.matplotlib_cache_dir()
+                with contextlib.suppress(OSError):
+                    for entry in os.listdir(cache):
+                        if entry.startswith("fontlist-") and entry.endswith(".json"):
+                            target = f"{languages.MPL_CONFIG_DIR}/{entry}"
+                            mounts[target] = os.path.join(cache, entry)
             elif name == "python-packages":
                 packages = hostpaths.python_packages_dir()
                 if os.path.isdir(packages):  # optional: without it imports fail clearly
@@ -393,7 +405,13 @@ class BwrapBackend:
         while os.path.ismount(work):
             if _libc.umount2(work.encode(), _MNT_DETACH) != 0:
                 break
-        if os.path.lexists(work):
+        if not os.path.lexists(work):
+            return
+        # The empty mount point under an unmounted tmpfs is kept for the next run (saves a
+        # rmdir and mkdir); anything else (a plain work dir with files) is removed.
+        if os.path.islink(work) or not os.path.isdir(work):
+            os.unlink(work)
+        elif os.listdir(work):
             shutil.rmtree(work, ignore_errors=True)
 
     def _release(self, slot: Slot) -> None:
@@ -466,7 +484,7 @@ def _mount_tmpfs(path: str, size_mb: int, uid: int | None) -> bool:
     owner = f",uid={uid},gid={uid}" if uid is not None else ""
     options = f"size={size_mb}m,nr_inodes=4096,mode=0700{owner}".encode()
     flags = _MS_NOSUID | _MS_NODEV
-    return _libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, options) == 0
+    return bool(_libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, options) == 0)
 
 
 def _facts(step: StepResult, limits: Limits, compile_step: bool) -> StepFacts:
