@@ -196,10 +196,13 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _insert_sql(model: Any, given: dict[str, str], source: str) -> str:
+def _insert_sql(model: Any, given: dict[str, str], source: str, existing: set[str]) -> str:
+    """Others change the models while this runs: fields without a column yet are skipped."""
     columns, values = list(given), list(given.values())
     for field in model._meta.concrete_fields:
-        if field.column in given or field.attname in given or field.primary_key or field.null:
+        if field.column in given or field.primary_key or field.null:
+            continue
+        if field.column not in existing:
             continue
         auto = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
         if auto or (callable(field.default) and field.default.__name__ == "now"):
@@ -225,8 +228,10 @@ FROM generate_series(1, {n}) i
 
 def fill_database(n: int) -> None:
     """Empty the arena tables and insert n voted battles (setup: not timed as export)."""
+    from django.core.management import call_command
     from django.db import connection
 
+    call_command("migrate", verbosity=0)
     inserts = _inserts()
     tables = ", ".join(model._meta.db_table for model, _, _ in reversed(inserts))
     with connection.cursor() as cursor:
@@ -234,7 +239,11 @@ def fill_database(n: int) -> None:
         for model, given, source in inserts:
             if model._meta.db_table == "battles_battle":
                 cursor.execute(BENCH_IDS_SQL.format(n=int(n)))
-            cursor.execute(_insert_sql(model, given, source))
+            table = model._meta.db_table
+            existing = {
+                c.name for c in connection.introspection.get_table_description(cursor, table)
+            }
+            cursor.execute(_insert_sql(model, given, source, existing))
         cursor.execute("ANALYZE")
 
 
