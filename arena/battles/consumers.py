@@ -5,6 +5,7 @@ only the fragments whose HTML differs from what this socket last sent."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -21,6 +22,7 @@ from arena.raters.models import Rater
 from arena.raters.services import SESSION_KEY
 
 TEMPLATE = "battles/battle.html"
+TURNS = "turns"
 
 
 class BattleConsumer(AsyncWebsocketConsumer):
@@ -65,11 +67,14 @@ class BattleConsumer(AsyncWebsocketConsumer):
         await self.send_changes()
 
     async def send_changes(self) -> None:
-        fragments = await render_fragments(self.battle_id)
-        changed = [html for key, html in fragments.items() if self.sent.get(key) != html]
-        self.sent.update(fragments)
+        fragments = await render_fragments(self.battle_id, self.sent.get(TURNS, ""))
+        changed = [f for f in fragments if self.sent.get(f.key) != f.version]
+        if any(f.key == TURNS for f in changed):
+            # A new turn: the whole conversation goes, and the panes inside it with it.
+            changed = [f for f in changed if f.key == TURNS or not f.in_turns]
+        self.sent.update({f.key: f.version for f in fragments})
         if changed:
-            await self.send(text_data="\n".join(changed))
+            await self.send(text_data="\n".join(f.html for f in changed))
 
 
 @database_sync_to_async
@@ -92,17 +97,32 @@ def watching(battle_id: str, change: int) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Fragment:
+    key: str
+    html: str
+    version: str  # the fragment is re-sent when this changes
+    in_turns: bool = False  # part of the conversation, so inside the TURNS fragment too
+
+
 @database_sync_to_async
-def render_fragments(battle_id: str) -> dict[str, str]:
-    """The latest turn's two panes and editors, the vote panel and the follow-up form.
-    Earlier turns are final and stay as the page rendered them."""
+def render_fragments(battle_id: str, turns_sent: str) -> list[Fragment]:
+    """What the page shows live: the latest turn's panes and editors, the vote panel and
+    the follow-up form; plus the whole conversation when its turns differ from
+    `turns_sent` (a follow-up posted from another tab, or a response this page missed).
+    Earlier turns are final and are otherwise left as the page has them."""
     view = battle_view(battle_id)
-    fragments: dict[str, str] = {}
     context = {"view": view, "oob": True}
+    turns_version = ",".join(str(t.turn.pk) for t in view.turns)
+    fragments = []
+    if turns_version != turns_sent:
+        html = render_to_string(f"{TEMPLATE}#turns", context)
+        fragments.append(Fragment(TURNS, html, turns_version))
     for side in view.turns[-1].sides if view.turns else []:
         for name in ("side", "editor"):
             html = render_to_string(f"{TEMPLATE}#{name}", {**context, "side": side})
-            fragments[f"{name}-{side.response.pk}"] = html
-    fragments["vote-panel"] = render_to_string(f"{TEMPLATE}#vote-panel", context)
-    fragments["follow-up"] = render_to_string(f"{TEMPLATE}#follow-up", context)
+            fragments.append(Fragment(f"{name}-{side.response.pk}", html, html, in_turns=True))
+    for name in ("vote-panel", "follow-up"):
+        html = render_to_string(f"{TEMPLATE}#{name}", context)
+        fragments.append(Fragment(name, html, html))
     return fragments

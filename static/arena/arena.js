@@ -29,6 +29,22 @@
     counter.classList.toggle("error", field.value.length > max);
   });
 
+  // A failed request must never fail silently: say so in the status region.
+  function toast(message) {
+    const box = document.getElementById("toast");
+    if (!box) return;
+    box.textContent = message;
+    box.classList.add("visible");
+    clearTimeout(box._timer);
+    box._timer = setTimeout(function () { box.classList.remove("visible"); }, 8000);
+  }
+  document.addEventListener("htmx:responseError", function () {
+    toast("Something went wrong on our side. Nothing you sent was lost; please try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("Could not reach the arena. Check your connection and try again.");
+  });
+
   // Keys 1-4 vote, when the buttons are enabled and the rater is not typing.
   document.addEventListener("keydown", function (event) {
     if (typingInField(event) || event.ctrlKey || event.metaKey || event.altKey) return;

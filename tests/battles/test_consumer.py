@@ -89,3 +89,18 @@ async def test_open_pages_are_counted_so_jobs_know_the_rater_is_there(alice, mak
     await first.disconnect()
     await second.disconnect()
     assert await watchers() == 0
+
+
+async def test_a_new_turn_sends_the_whole_conversation_once(alice, make_battle) -> None:
+    from arena.battles.models import Turn
+
+    battle = await sync_to_async(make_battle)(alice)
+    communicator, _ = await connect(battle, alice)
+    assert 'id="turns"' in await communicator.receive_from()
+    await sync_to_async(Turn.objects.create)(battle=battle, index=1, prompt="and now in Rust")
+    await sync_to_async(battle_changed)(battle.id)
+    update = await communicator.receive_from()
+    assert 'id="turns" hx-swap-oob="true"' in update and "and now in Rust" in update
+    await sync_to_async(battle_changed)(battle.id)
+    assert await communicator.receive_nothing(timeout=0.5)  # nothing changed since
+    await communicator.disconnect()

@@ -68,3 +68,42 @@ def test_an_empty_request_gets_a_clear_message(arena, page: Page) -> None:
     page.get_by_role("button", name="Start battle").click()
     expect(page.get_by_role("alert")).to_have_text("Please type a request first.")
     expect(page).to_have_url(arena.url + "/")
+
+
+def test_a_two_turn_battle_with_an_edited_re_run(arena, page: Page) -> None:
+    import json
+
+    arena.manage("shell", "-v", "0", "-c", "from arena.llms.models import LanguageModel as M; "
+                 "M.objects.exclude(name__in=['demo-atlas','demo-breeze']).update(is_active=False)")
+    page.goto(arena.url + "/")
+    page.get_by_label("Your request").fill(REQUEST)
+    page.get_by_role("button", name="Start battle").click()
+    expect(page).to_have_url(re.compile(r"/battles/[0-9a-f-]{36}/$"))
+    expect(page.get_by_role("button", name="Tie", exact=True)).to_be_enabled(timeout=60_000)
+
+    page.get_by_label("Follow-up for both models").fill("Now add comments to the program")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("article.turn")).to_have_count(2, timeout=30_000)
+    expect(page.locator("#turn-1 .side")).to_have_count(2)
+    expect(page.get_by_role("button", name="Tie", exact=True)).to_be_enabled(timeout=60_000)
+    expect(page.locator("#turn-1 .run")).to_have_count(2)
+
+    # Edit side A's program in the code editor and run it again.
+    editor = page.locator("#turn-1 .editor").first
+    editor.get_by_text("Edit and re-run").click()
+    code = editor.locator(".cm-content")
+    code.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('print("edited run")\n')
+    editor.get_by_label("Run as").select_option("python")
+    editor.get_by_role("button", name=re.compile("Run Model A")).click()
+    expect(page.locator("#turn-1 .side").first.locator("pre.stdout")).to_have_text(
+        "edited run", timeout=30_000
+    )
+    runs = json.loads(arena.shell(
+        "import json; from arena.runs.models import Execution as E\n"
+        "print(json.dumps(list(E.objects.order_by('pk').values_list('is_edited', 'code'))))"
+    ))  # fmt: skip
+    assert len(runs) == 5
+    assert runs[-1] == [True, 'print("edited run")\n']
+    assert not any(edited for edited, _ in runs[:-1])

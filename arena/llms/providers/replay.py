@@ -41,11 +41,18 @@ _TOKEN = re.compile(r"c\+\+|[a-z0-9]+")
 _THINK = re.compile(r"\A\s*<think>\n?(.*?)\n?</think>\s*", re.S)
 
 
-_SUFFIXES = ("ations", "ation", "ions", "ion", "ing", "ally", "ly", "ed", "es", "s")
+_SUFFIXES = ("ations", "ation", "ions", "ion", "ing", "ally", "ly", "ed")
 
 
 def stem(word: str) -> str:
-    """Crude suffix stripping, so "distributed" meets "distribution"; enough for prompts."""
+    """Crude stemming, enough for prompts: plurals first ("primes" meets "prime",
+    "classes" meets "class"), then common suffixes ("distributed" meets "distribution")."""
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith(("sses", "xes", "ches", "shes", "zes")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        word = word[:-1]
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]
@@ -60,6 +67,7 @@ def tokenize(text: str) -> list[str]:
 @dataclass(frozen=True)
 class _Index:
     slugs: list[str]
+    languages: list[str]
     vectors: list[dict[str, float]]
     idf: dict[str, float]
 
@@ -70,9 +78,14 @@ class _Index:
         return {t: w / norm for t, w in vector.items()}
 
     def best(self, text: str) -> tuple[str, float]:
+        """The nearest request; one that names a language only meets requests in it
+        (someone asking for Python should not get a Go recording)."""
         query = self.vectorize(text)
-        scores = [sum(w * vec.get(t, 0.0) for t, w in query.items()) for vec in self.vectors]
-        i = max(range(len(scores)), key=scores.__getitem__)
+        named = set(tokenize(text)) & set(self.languages)
+        candidates = [i for i, lang in enumerate(self.languages) if not named or lang in named]
+        scores = {i: sum(w * self.vectors[i].get(t, 0.0) for t, w in query.items())
+                  for i in candidates}  # fmt: skip
+        i = max(scores, key=scores.__getitem__)
         return self.slugs[i], scores[i]
 
 
@@ -87,7 +100,7 @@ def _index() -> _Index:
     docs = [Counter(tokenize(_document(r))) for r in requests]
     df = Counter(t for doc in docs for t in doc)
     idf = {t: math.log((1 + len(docs)) / (1 + n)) + 1 for t, n in df.items()}
-    index = _Index([r.slug for r in requests], [], idf)
+    index = _Index([r.slug for r in requests], [r.language for r in requests], [], idf)
     index.vectors.extend(index.vectorize(_document(r)) for r in requests)
     return index
 
