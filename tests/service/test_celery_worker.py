@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,22 +24,31 @@ pytestmark = [pytest.mark.service, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def worker() -> Iterator[subprocess.Popen[bytes]]:
+def start_worker() -> subprocess.Popen[bytes]:
     if connection.vendor != "postgresql" or settings.JOBS_MODE != "celery":
         pytest.skip("service mode needs DATABASE_URL (PostgreSQL) and REDIS_URL")
     db = connection.settings_dict
     # The worker must read and write the test database this test is using.
     test_db_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": test_db_url, "SECRET_KEY": settings.SECRET_KEY}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "arena", "worker", "--pool", "threads",
          "--concurrency", "4", "--loglevel", "warning", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env,
+        cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
-    yield process
-    process.terminate()
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
     process.wait(timeout=30)
+
+
+@pytest.fixture
+def worker() -> Iterator[subprocess.Popen[bytes]]:
+    process = start_worker()
+    yield process
+    stop(process)
 
 
 def wait_for(condition, timeout: float = 90.0) -> None:
@@ -72,3 +82,38 @@ def test_a_worker_answers_runs_the_code_and_updates_the_leaderboard(
         battle.model_a.name,
         battle.model_b.name,
     }
+
+
+def sandbox_processes() -> list[str]:
+    """Processes of the sandbox's uid pool (bwrap runs untrusted code as these uids)."""
+    found = subprocess.run(["ps", "-eo", "uid=,pid=,args="], capture_output=True, text=True)
+    return [line for line in found.stdout.splitlines()
+            if 61000 <= int(line.split()[0]) < 61000 + 64]  # fmt: skip
+
+
+def test_a_killed_worker_leaves_no_process_and_its_run_ends_failed(demo_models, alice) -> None:
+    from arena.battles.models import Turn
+    from arena.runs.services import execution_create
+
+    worker = start_worker()
+    try:
+        battle = Battle.objects.create(
+            rater=alice, model_a=demo_models[0], model_b=demo_models[1], sampling_prob=0.5
+        )
+        turn = Turn.objects.create(battle=battle, index=0, prompt="spin")
+        response = Response.objects.create(turn=turn, side="a", model=demo_models[0],
+                                           status="done")  # fmt: skip
+        execution = execution_create(
+            response=response, code="import time\nwhile True: time.sleep(0.1)\n",
+            language="python", environment="interpreter",
+        )  # fmt: skip
+        wait_for(lambda: Execution.objects.get(pk=execution.pk).status == "running")
+        wait_for(lambda: bool(sandbox_processes()), timeout=20)
+        stop(worker, signal.SIGKILL)  # no goodbye: the power went out
+        wait_for(lambda: not sandbox_processes(), timeout=20)  # the sandbox died with it
+        assert Execution.objects.get(pk=execution.pk).status == "running"  # nobody knows yet
+        worker = start_worker()  # its worker_ready hook fails what the old one left
+        wait_for(lambda: Execution.objects.get(pk=execution.pk).status == "failed")
+        assert "restarted" in Execution.objects.get(pk=execution.pk).error
+    finally:
+        stop(worker)
