@@ -135,7 +135,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "arena.sqlite3",
+            "NAME": str(DATA_DIR / "arena.sqlite3"),
             "OPTIONS": {
                 # Generation and execution jobs write from threads while pages read:
                 # WAL lets readers run beside one writer, IMMEDIATE avoids upgrade deadlocks.
@@ -143,7 +143,7 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
-            "TEST": {"NAME": DATA_DIR / "test.sqlite3"},
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
@@ -59,7 +60,7 @@ class BattleView:
         )
 
 
-def battle_view(battle_id: object) -> BattleView:
+def battle_view(battle_id: uuid.UUID | str) -> BattleView:
     executions = Execution.objects.prefetch_related("artifacts").order_by("created_at")
     responses = Response.objects.select_related("model").prefetch_related(
         Prefetch("executions", queryset=executions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Mapping
 
 from django.conf import settings
@@ -170,7 +171,7 @@ def vote_record(
     return vote
 
 
-def battle_void(battle_id: object, reason: str) -> None:
+def battle_void(battle_id: uuid.UUID | str, reason: str) -> None:
     """A side failed to answer: there is nothing fair to compare, so nothing counts."""
     Battle.objects.filter(pk=battle_id, status=Battle.Status.ACTIVE).update(
         status=Battle.Status.VOID, void_reason=reason[:200], updated_at=timezone.now()

@@ -12,13 +12,11 @@ def rater_for_request(request: HttpRequest, *, create: bool = True) -> Rater | N
     """The rater behind this browser: the signed-in user's, else the session's."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        rater, _ = Rater.objects.get_or_create(user=user)
-        return rater
+        return Rater.objects.get_or_create(user=user)[0]
     rater_uuid = request.session.get(SESSION_KEY)
-    if rater_uuid:
-        rater = Rater.objects.filter(uuid=rater_uuid).first()
-        if rater is not None:
-            return rater
+    known = Rater.objects.filter(uuid=rater_uuid).first() if rater_uuid else None
+    if known is not None:
+        return known
     if not create:
         return None
     rater = Rater.objects.create(consented_at=timezone.now())
