@@ -16,8 +16,11 @@ urlpatterns = [
     # /runs/
     path("runs/<int:execution_id>/preview", runs.preview, name="arena-run-preview"),
     path("runs/artifacts/<int:artifact_id>", runs.artifact, name="arena-run-artifact"),
-    path("battles/<uuid:battle_id>/responses/<int:response_id>/run", battles.battle_rerun,
-         name="arena-response-rerun"),
+    path(
+        "battles/<uuid:battle_id>/responses/<int:response_id>/run",
+        battles.battle_rerun,
+        name="arena-response-rerun",
+    ),
     path("", include("arena.ratings.urls")),
     path("", include("arena.exports.urls")),
     path("admin/", admin.site.urls),

@@ -81,9 +81,12 @@ def make_battle(make_model: Callable[..., LanguageModel]) -> Callable[..., Battl
         turn = Turn.objects.create(battle=battle, index=0, prompt="print hello")
         for side in Response.Side:
             Response.objects.create(
-                turn=turn, side=side, model=battle.model_for(side), status=answers,
+                turn=turn,
+                side=side,
+                model=battle.model_for(side),
+                status=answers,
                 text=f"```python\nprint('hello from {side}')\n```",
-            )  # fmt: skip
+            )
         return battle
 
     return make

@@ -34,12 +34,28 @@ class VoteInline(admin.TabularInline[Vote, Battle]):
 
 @admin.register(Battle)
 class BattleAdmin(admin.ModelAdmin[Battle]):
-    list_display = ("id", "created_at", "model_a", "model_b", "status", "category", "language",
-                    "is_anonymous", "sampling_prob")  # fmt: skip
+    list_display = (
+        "id",
+        "created_at",
+        "model_a",
+        "model_b",
+        "status",
+        "category",
+        "language",
+        "is_anonymous",
+        "sampling_prob",
+    )
     list_filter = ("status", "is_anonymous", "category", "language", "environment", "model_a")
     search_fields = ("id", "turns__prompt", "model_a__name", "model_b__name")
-    readonly_fields = ("id", "rater", "model_a", "model_b", "sampling_prob", "created_at",
-                       "updated_at")  # fmt: skip
+    readonly_fields = (
+        "id",
+        "rater",
+        "model_a",
+        "model_b",
+        "sampling_prob",
+        "created_at",
+        "updated_at",
+    )
     date_hierarchy = "created_at"
     inlines = (TurnInline, VoteInline)
     list_select_related = ("model_a", "model_b")
@@ -47,12 +63,28 @@ class BattleAdmin(admin.ModelAdmin[Battle]):
 
 @admin.register(Response)
 class ResponseAdmin(admin.ModelAdmin[Response]):
-    list_display = ("id", "turn", "side", "model", "status", "ttft_ms", "total_ms",
-                    "output_tokens", "code_language")  # fmt: skip
+    list_display = (
+        "id",
+        "turn",
+        "side",
+        "model",
+        "status",
+        "ttft_ms",
+        "total_ms",
+        "output_tokens",
+        "code_language",
+    )
     list_filter = ("status", "side", "model", "code_language")
     search_fields = ("text", "error", "turn__battle__id")
-    readonly_fields = ("turn", "side", "model", "claimed_by", "created_at", "started_at",
-                       "finished_at")  # fmt: skip
+    readonly_fields = (
+        "turn",
+        "side",
+        "model",
+        "claimed_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
     list_select_related = ("turn", "model")
 
 

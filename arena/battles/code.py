@@ -17,21 +17,47 @@ FENCE = re.compile(
 )
 
 LANGUAGE_ALIASES = {
-    "python": "python", "py": "python", "python3": "python",
-    "javascript": "javascript", "js": "javascript", "node": "javascript", "mjs": "javascript",
-    "typescript": "typescript", "ts": "typescript",
-    "c": "c", "h": "c",
-    "cpp": "cpp", "c++": "cpp", "cc": "cpp", "cxx": "cpp", "hpp": "cpp",
+    "python": "python",
+    "py": "python",
+    "python3": "python",
+    "javascript": "javascript",
+    "js": "javascript",
+    "node": "javascript",
+    "mjs": "javascript",
+    "typescript": "typescript",
+    "ts": "typescript",
+    "c": "c",
+    "h": "c",
+    "cpp": "cpp",
+    "c++": "cpp",
+    "cc": "cpp",
+    "cxx": "cpp",
+    "hpp": "cpp",
     "java": "java",
-    "go": "go", "golang": "go",
-    "rust": "rust", "rs": "rust",
-    "bash": "bash", "sh": "bash", "shell": "bash", "zsh": "bash",
-    "html": "html", "htm": "html", "xhtml": "html",
-}  # fmt: skip
+    "go": "go",
+    "golang": "go",
+    "rust": "rust",
+    "rs": "rust",
+    "bash": "bash",
+    "sh": "bash",
+    "shell": "bash",
+    "zsh": "bash",
+    "html": "html",
+    "htm": "html",
+    "xhtml": "html",
+}
 LANGUAGE_LABELS = {
-    "python": "Python", "javascript": "JavaScript", "typescript": "TypeScript", "c": "C",
-    "cpp": "C++", "java": "Java", "go": "Go", "rust": "Rust", "bash": "Bash", "html": "HTML",
-}  # fmt: skip
+    "python": "Python",
+    "javascript": "JavaScript",
+    "typescript": "TypeScript",
+    "c": "C",
+    "cpp": "C++",
+    "java": "Java",
+    "go": "Go",
+    "rust": "Rust",
+    "bash": "Bash",
+    "html": "HTML",
+}
 # Blocks with these tags are install notes or console transcripts, not the program.
 INSTALL_TAGS = {"bash", "sh", "shell", "console", "zsh", "text", "plaintext", "txt", "output"}
 INSTALL_LINE = re.compile(r"^\s*(\$\s*)?(pip3?|npm|yarn|pnpm|uv|apt(-get)?|cargo|go get)\b")
@@ -46,8 +72,10 @@ class ExtractedCode:
 
 def extract_code(markdown: str) -> ExtractedCode | None:
     """The program in an answer, or None if the answer holds none."""
-    blocks = [(m.group("info").split()[0].lower() if m.group("info").strip() else "",
-               m.group("body")) for m in FENCE.finditer(markdown)]  # fmt: skip
+    blocks = [
+        (m.group("info").split()[0].lower() if m.group("info").strip() else "", m.group("body"))
+        for m in FENCE.finditer(markdown)
+    ]
     programs = [(tag, body) for tag, body in blocks if body.strip() and not _is_install(tag, body)]
     if not programs:
         return None

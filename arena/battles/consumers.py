@@ -59,9 +59,11 @@ class BattleConsumer(AsyncWebsocketConsumer):
             self.sent = {}
             await self.send_changes()
         else:
-            await self.send(text_data=render_to_string(
-                f"{TEMPLATE}#flash", {"message": "Ignored a malformed message from this page."}
-            ))  # fmt: skip
+            await self.send(
+                text_data=render_to_string(
+                    f"{TEMPLATE}#flash", {"message": "Ignored a malformed message from this page."}
+                )
+            )
 
     async def battle_changed(self, event: dict[str, Any]) -> None:
         await self.send_changes()

@@ -139,8 +139,16 @@ def _finish_done(response: Response) -> None:
     extracted = extract_code(response.text)
     if extracted is not None:
         response.code, response.code_language = extracted.code, extracted.language
-    fields = ["text", "reasoning", "code", "code_language", "ttft_ms", "total_ms",
-              "input_tokens", "output_tokens"]  # fmt: skip
+    fields = [
+        "text",
+        "reasoning",
+        "code",
+        "code_language",
+        "ttft_ms",
+        "total_ms",
+        "input_tokens",
+        "output_tokens",
+    ]
     values = {name: getattr(response, name) for name in fields}
     finished = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
         status=Response.Status.DONE, finished_at=timezone.now(), **values
@@ -153,8 +161,12 @@ def _finish_done(response: Response) -> None:
         _record_battle_environment(response, extracted.language, extracted.environment)
         from arena.runs.services import execution_create
 
-        execution_create(response=response, code=extracted.code, language=extracted.language,
-                         environment=extracted.environment)  # fmt: skip
+        execution_create(
+            response=response,
+            code=extracted.code,
+            language=extracted.language,
+            environment=extracted.environment,
+        )
 
 
 def _finish_failed(response: Response, reason: str) -> None:

@@ -13,12 +13,42 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 ALLOWED_TAGS = {
-    "p", "br", "hr", "em", "strong", "del", "code", "pre", "span", "blockquote",
-    "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "a",
-    "table", "thead", "tbody", "tr", "th", "td", "div",
-}  # fmt: skip
-ALLOWED_ATTRIBUTES = {"span": {"class"}, "div": {"class"}, "code": {"class"}, "a": {"href"},
-                      "th": {"style"}, "td": {"style"}}  # fmt: skip
+    "p",
+    "br",
+    "hr",
+    "em",
+    "strong",
+    "del",
+    "code",
+    "pre",
+    "span",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "div",
+}
+ALLOWED_ATTRIBUTES = {
+    "span": {"class"},
+    "div": {"class"},
+    "code": {"class"},
+    "a": {"href"},
+    "th": {"style"},
+    "td": {"style"},
+}
 _formatter = HtmlFormatter(nowrap=True, classprefix="hl-")
 
 
@@ -32,8 +62,11 @@ def _highlight(code: str, lang: str, _attrs: str) -> str:
 
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False, "linkify": False, "highlight": _highlight}
-                      ).enable("table").enable("strikethrough")  # fmt: skip
+    return (
+        MarkdownIt("commonmark", {"html": False, "linkify": False, "highlight": _highlight})
+        .enable("table")
+        .enable("strikethrough")
+    )
 
 
 def render_markdown(text: str) -> str:

@@ -208,11 +208,21 @@ def response_rerun(
     environment = "html" if language == "html" else "interpreter"
     is_edited = code.replace("\r\n", "\n").rstrip() != response.code.rstrip()
     with transaction.atomic():
-        execution_create(response=response, code=code.replace("\r\n", "\n"), language=language,
-                         environment=environment, is_edited=is_edited)  # fmt: skip
+        execution_create(
+            response=response,
+            code=code.replace("\r\n", "\n"),
+            language=language,
+            environment=environment,
+            is_edited=is_edited,
+        )
         InteractionEvent.objects.create(
-            battle=battle, response=response, kind="rerun",
-            data={"edited": is_edited, "language": language,
-                  "language_overridden": language != response.code_language},
-        )  # fmt: skip
+            battle=battle,
+            response=response,
+            kind="rerun",
+            data={
+                "edited": is_edited,
+                "language": language,
+                "language_overridden": language != response.code_language,
+            },
+        )
     transaction.on_commit(lambda: broadcast.battle_changed(battle.pk))

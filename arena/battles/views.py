@@ -34,8 +34,9 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     return _home(request)
 
 
-def _home(request: HtmxHttpRequest, *, error: str = "", prompt: str = "", status: int = 200
-          ) -> HttpResponse:  # fmt: skip
+def _home(
+    request: HtmxHttpRequest, *, error: str = "", prompt: str = "", status: int = 200
+) -> HttpResponse:
     context = {
         "suggestions": SuggestedPrompt.objects.filter(is_active=True).order_by("?")[:8],
         "demo_models": LanguageModel.objects.filter(is_active=True, provider="replay").exists(),
@@ -127,9 +128,12 @@ def battle_rerun(request: HtmxHttpRequest, battle_id: uuid.UUID, response_id: in
     assert rater is not None
     try:
         response_rerun(
-            battle=battle, rater=rater, response_id=response_id,
-            code=request.POST.get("code", ""), language=request.POST.get("language", ""),
-        )  # fmt: skip
+            battle=battle,
+            rater=rater,
+            response_id=response_id,
+            code=request.POST.get("code", ""),
+            language=request.POST.get("language", ""),
+        )
     except BattleError as error:
         return _message(request, str(error), status=400)
     if request.htmx:

@@ -7,8 +7,16 @@ from arena.llms.models import LanguageModel
 
 @admin.register(LanguageModel)
 class LanguageModelAdmin(admin.ModelAdmin[LanguageModel]):
-    list_display = ("name", "provider", "model_id", "organization", "sampling_weight",
-                    "is_active", "is_public", "consecutive_failures")  # fmt: skip
+    list_display = (
+        "name",
+        "provider",
+        "model_id",
+        "organization",
+        "sampling_weight",
+        "is_active",
+        "is_public",
+        "consecutive_failures",
+    )
     list_filter = ("provider", "is_active", "is_public", "organization")
     list_editable = ("sampling_weight", "is_active")
     search_fields = ("name", "model_id", "organization")
@@ -28,7 +36,7 @@ class LanguageModelAdmin(admin.ModelAdmin[LanguageModel]):
                     "system_prompt",
                 )
             },
-        ),  # fmt: skip
+        ),
         (
             "Sampling",
             {
@@ -40,7 +48,7 @@ class LanguageModelAdmin(admin.ModelAdmin[LanguageModel]):
                     "created_at",
                 )
             },
-        ),  # fmt: skip
+        ),
     )
     actions = ("reactivate",)
 

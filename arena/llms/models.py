@@ -39,9 +39,11 @@ class LanguageModel(models.Model):
     system_prompt = models.TextField(blank=True, help_text="Empty: the arena's default prompt.")
     sampling_weight = models.FloatField(default=1.0)
     battle_targets = models.ManyToManyField(
-        "self", symmetrical=False, blank=True,
+        "self",
+        symmetrical=False,
+        blank=True,
         help_text="Rivals this model should meet more often: they get half of its rival draws.",
-    )  # fmt: skip
+    )
     is_active = models.BooleanField(default=True, help_text="Inactive models are never sampled.")
     is_public = models.BooleanField(default=True, help_text="Shown on public leaderboards.")
     organization = models.CharField(max_length=100, blank=True)

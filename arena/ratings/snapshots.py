@@ -66,9 +66,12 @@ def counted_votes() -> QuerySet[Vote]:
 
 def battle_rows(votes: QuerySet[Vote]) -> list[dict[str, Any]]:
     rows = votes.order_by("created_at", "pk").values_list(
-        "battle__model_a__name", "battle__model_b__name", "winner", "created_at",
+        "battle__model_a__name",
+        "battle__model_b__name",
+        "winner",
+        "created_at",
         "battle__sampling_prob",
-    )  # fmt: skip
+    )
     return [
         {"model_a": a, "model_b": b, "winner": w, "tstamp": t.timestamp(), "sampling_prob": p}
         for a, b, w, t, p in rows
@@ -125,10 +128,14 @@ def refresh_leaderboards(*, force: bool = True) -> int:
                 scope=scope,
                 window_days=days,
                 n_votes=len(rows),
-                params={"bootstrap": bootstrap, "seed": SEED, "filters": filters,
-                        "fingerprint": fingerprint},
+                params={
+                    "bootstrap": bootstrap,
+                    "seed": SEED,
+                    "filters": filters,
+                    "fingerprint": fingerprint,
+                },
                 data=_with_style(leaderboard_data(rows, bootstrap), votes, scope, days),
-            )  # fmt: skip
+            )
             _prune(scope, days)
             written += 1
     return written
@@ -192,18 +199,28 @@ def style_rows(votes: QuerySet[Vote]) -> list[dict[str, Any]]:
         Response.objects.filter(turn__battle__in=votes.values("battle_id"))
         .order_by()
         .values("turn__battle_id", "side")
-        .annotate(chars=Sum(Length("text")), ok=Max(Case(When(ran_ok, then=1), default=0,
-                                                         output_field=IntegerField())))
-    )  # fmt: skip
+        .annotate(
+            chars=Sum(Length("text")),
+            ok=Max(Case(When(ran_ok, then=1), default=0, output_field=IntegerField())),
+        )
+    )
     features = {(f["turn__battle_id"], f["side"]): f for f in per_side}
     rows = []
     for battle_id, a, b, winner in votes.order_by("created_at", "pk").values_list(
         "battle_id", "battle__model_a__name", "battle__model_b__name", "winner"
     ):
         fa, fb = features.get((battle_id, "a"), {}), features.get((battle_id, "b"), {})
-        rows.append({"model_a": a, "model_b": b, "winner": winner,
-                     "chars_a": fa.get("chars") or 0, "chars_b": fb.get("chars") or 0,
-                     "exec_ok_a": fa.get("ok") or 0, "exec_ok_b": fb.get("ok") or 0})  # fmt: skip
+        rows.append(
+            {
+                "model_a": a,
+                "model_b": b,
+                "winner": winner,
+                "chars_a": fa.get("chars") or 0,
+                "chars_b": fb.get("chars") or 0,
+                "exec_ok_a": fa.get("ok") or 0,
+                "exec_ok_b": fb.get("ok") or 0,
+            }
+        )
     return rows
 
 
@@ -272,10 +289,15 @@ def range_snapshot(
     snapshot = LeaderboardSnapshot(
         scope=scope,
         n_votes=len(rows),
-        params={"bootstrap": bootstrap, "seed": SEED, "filters": filters,
-                "from": str(start or ""), "to": str(end or "")},
+        params={
+            "bootstrap": bootstrap,
+            "seed": SEED,
+            "filters": filters,
+            "from": str(start or ""),
+            "to": str(end or ""),
+        },
         data=leaderboard_data(rows, bootstrap),
-    )  # fmt: skip
+    )
     cache.set(key, snapshot, ON_DEMAND_CACHE_SECONDS)
     return snapshot
 
@@ -399,7 +421,7 @@ def _style_effects(style: Mapping[str, Any]) -> tuple[StyleEffect, ...]:
             points=c["rating_points"],
             low=c["ci_low"] * POINTS_PER_LOG_ODDS,
             high=c["ci_high"] * POINTS_PER_LOG_ODDS,
-        )  # fmt: skip
+        )
         for c in style.get("coefficients", [])
     )
 
@@ -412,11 +434,20 @@ def _finite(row: Mapping[str, Any]) -> bool:
 
 def _board_row(row: Mapping[str, Any], model: LanguageModel) -> BoardRow:
     return BoardRow(
-        model=row["model"], bt=row["bt"], low=row["bt_ci_low"], high=row["bt_ci_high"],
-        elo=row["elo"], battles=row["battles"], wins=row.get("wins", 0),
-        losses=row.get("losses", 0), ties=row.get("ties", 0), both_bad=row.get("both_bad", 0),
-        rank=None, organization=model.organization, license=model.license,
-    )  # fmt: skip
+        model=row["model"],
+        bt=row["bt"],
+        low=row["bt_ci_low"],
+        high=row["bt_ci_high"],
+        elo=row["elo"],
+        battles=row["battles"],
+        wins=row.get("wins", 0),
+        losses=row.get("losses", 0),
+        ties=row.get("ties", 0),
+        both_bad=row.get("both_bad", 0),
+        rank=None,
+        organization=model.organization,
+        license=model.license,
+    )
 
 
 def rerank(rows: Iterable[BoardRow]) -> list[BoardRow]:
@@ -467,10 +498,16 @@ def head_to_head(model: LanguageModel) -> list[HeadToHead]:
         counted_votes()
         .filter(Q(battle__model_a=model) | Q(battle__model_b=model))
         .order_by()  # Vote's default ordering would split the groups
-        .values("battle__model_a_id", "battle__model_a__name", "battle__model_a__is_public",
-                "battle__model_b__name", "battle__model_b__is_public", "winner")
+        .values(
+            "battle__model_a_id",
+            "battle__model_a__name",
+            "battle__model_a__is_public",
+            "battle__model_b__name",
+            "battle__model_b__is_public",
+            "winner",
+        )
         .annotate(n=Count("pk"))
-    )  # fmt: skip
+    )
     tally: dict[str, dict[str, int]] = {}
     for g in grouped:
         as_a = g["battle__model_a_id"] == model.pk

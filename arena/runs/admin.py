@@ -15,8 +15,16 @@ class ArtifactInline(admin.TabularInline[Artifact, Execution]):
 
 @admin.register(Execution)
 class ExecutionAdmin(admin.ModelAdmin[Execution]):
-    list_display = ("id", "response", "language", "environment", "status", "wall_ms",
-                    "is_edited", "created_at")  # fmt: skip
+    list_display = (
+        "id",
+        "response",
+        "language",
+        "environment",
+        "status",
+        "wall_ms",
+        "is_edited",
+        "created_at",
+    )
     list_filter = ("status", "language", "environment", "is_edited")
     search_fields = ("code", "stdout", "stderr", "response__turn__battle__id")
     readonly_fields = ("response", "claimed_by", "created_at", "started_at", "finished_at")

@@ -36,8 +36,11 @@ def test_an_answer_is_stored_with_its_code_and_timings(api_battle) -> None:
     assert response.ttft_ms is not None and response.total_ms is not None
     assert response.output_tokens is not None
     execution = Execution.objects.get(response=response)
-    assert (execution.status, execution.language, execution.code) == ("queued", "python",
-                                                                      "print('hi')\n")  # fmt: skip
+    assert (execution.status, execution.language, execution.code) == (
+        "queued",
+        "python",
+        "print('hi')\n",
+    )
     battle = response.turn.battle
     battle.refresh_from_db()
     assert (battle.language, battle.environment) == ("python", "interpreter")
@@ -120,10 +123,16 @@ def test_a_model_naming_its_maker_makes_the_battle_non_anonymous(
     from arena.battles.services import vote_record
     from arena.ratings.snapshots import counted_votes
 
-    with openai_server(Answer(text=["I am Claude, made by Anthropic.\n```python\nprint(1)\n```"])
-                       ) as server:  # fmt: skip
-        model = make_model(name="claude-test", provider="openai", model_id="claude-3-5",
-                           organization="Anthropic", base_url=server.base_url)  # fmt: skip
+    with openai_server(
+        Answer(text=["I am Claude, made by Anthropic.\n```python\nprint(1)\n```"])
+    ) as server:
+        model = make_model(
+            name="claude-test",
+            provider="openai",
+            model_id="claude-3-5",
+            organization="Anthropic",
+            base_url=server.base_url,
+        )
         battle = make_battle(alice, model_a=model, answers=Response.Status.PENDING)
         Response.objects.filter(turn__battle=battle, side="b").update(status="done")
         generate_response(Response.objects.get(turn__battle=battle, side="a").pk)
@@ -138,10 +147,16 @@ def test_a_model_naming_its_maker_makes_the_battle_non_anonymous(
 def test_library_names_inside_code_are_not_an_identity_leak(
     alice: Rater, make_model, make_battle
 ) -> None:
-    with openai_server(Answer(text=["Here:\n```python\nimport anthropic\nprint(1)\n```"])
-                       ) as server:  # fmt: skip
-        model = make_model(name="claude-test", provider="openai", model_id="claude-3-5",
-                           organization="Anthropic", base_url=server.base_url)  # fmt: skip
+    with openai_server(
+        Answer(text=["Here:\n```python\nimport anthropic\nprint(1)\n```"])
+    ) as server:
+        model = make_model(
+            name="claude-test",
+            provider="openai",
+            model_id="claude-3-5",
+            organization="Anthropic",
+            base_url=server.base_url,
+        )
         battle = make_battle(alice, model_a=model, answers=Response.Status.PENDING)
         generate_response(Response.objects.get(turn__battle=battle, side="a").pk)
     battle.refresh_from_db()
@@ -175,8 +190,7 @@ def test_a_generation_stops_mid_stream_when_the_rater_leaves(api_battle, setting
     slow = Answer(text=["```python\n"] + ["print(1)\n"] * 500 + ["```"], delay_s=0.02)
     with openai_server(slow) as server:
         response = api_battle(server.base_url)
-        job = threading.Thread(target=lambda: (generate_response(response.pk),
-                                               connection.close()))  # fmt: skip
+        job = threading.Thread(target=lambda: (generate_response(response.pk), connection.close()))
         job.start()
         deadline = time.monotonic() + 10
         while "print(1)" not in Response.objects.get(pk=response.pk).text:

@@ -39,9 +39,12 @@ def test_an_htmx_start_redirects_on_the_client(client: Client, demo_models: list
 
 @pytest.mark.parametrize(
     ("prompt", "message"),
-    [("", b"Please type a request first."), ("   \n ", b"Please type a request first."),
-     ("x" * 20_001, b"the limit is 20,000")],
-)  # fmt: skip
+    [
+        ("", b"Please type a request first."),
+        ("   \n ", b"Please type a request first."),
+        ("x" * 20_001, b"the limit is 20,000"),
+    ],
+)
 def test_it_refuses_an_empty_or_over_long_request(
     client: Client, demo_models: list, prompt: str, message: bytes
 ) -> None:
@@ -179,9 +182,10 @@ def test_a_follow_up_adds_a_turn_for_both_models(
 ) -> None:
     battle = make_battle(alice)
     answer = alice_client.post(
-        reverse("arena-battle-follow-up", args=[battle.id]), {"prompt": "Now add comments"},
+        reverse("arena-battle-follow-up", args=[battle.id]),
+        {"prompt": "Now add comments"},
         headers={"HX-Request": "true"},
-    )  # fmt: skip
+    )
     assert answer.status_code == 200
     turn = battle.turns.get(index=1)
     assert turn.prompt == "Now add comments"
@@ -191,15 +195,17 @@ def test_a_follow_up_adds_a_turn_for_both_models(
 def test_a_follow_up_must_not_be_empty(alice: Rater, alice_client: Client, make_battle) -> None:
     battle = make_battle(alice)
     answer = alice_client.post(
-        reverse("arena-battle-follow-up", args=[battle.id]), {"prompt": ""},
+        reverse("arena-battle-follow-up", args=[battle.id]),
+        {"prompt": ""},
         headers={"HX-Request": "true"},
-    )  # fmt: skip
+    )
     assert answer.status_code == 400
     assert battle.turns.count() == 1
 
 
-def test_get_on_a_post_only_url_is_a_clean_405(alice: Rater, alice_client: Client, make_battle
-                                                ) -> None:  # fmt: skip
+def test_get_on_a_post_only_url_is_a_clean_405(
+    alice: Rater, alice_client: Client, make_battle
+) -> None:
     battle = make_battle(alice)
     assert alice_client.get(reverse("arena-battle-follow-up", args=[battle.id])).status_code == 405
 
@@ -210,8 +216,9 @@ def test_an_unknown_page_is_a_friendly_404(client: Client) -> None:
     assert b"Back to the arena" in answer.content
 
 
-def test_a_blocked_rater_cannot_start_battles(alice: Rater, alice_client: Client,
-                                              demo_models: list) -> None:  # fmt: skip
+def test_a_blocked_rater_cannot_start_battles(
+    alice: Rater, alice_client: Client, demo_models: list
+) -> None:
     Rater.objects.filter(pk=alice.pk).update(is_blocked=True)
     answer = alice_client.post(reverse("arena-battle-new"), {"prompt": "hi"})
     assert answer.status_code == 400
@@ -222,8 +229,9 @@ def test_a_blocked_rater_cannot_start_battles(alice: Rater, alice_client: Client
 def rerun(client: Client, battle: Battle, response: Response, code: str, language: str = "python"):
     return client.post(
         reverse("arena-response-rerun", args=[battle.id, response.pk]),
-        {"code": code, "language": language}, headers={"HX-Request": "true"},
-    )  # fmt: skip
+        {"code": code, "language": language},
+        headers={"HX-Request": "true"},
+    )
 
 
 def test_an_edited_program_runs_as_a_new_recorded_execution(
@@ -246,9 +254,12 @@ def test_an_edited_program_runs_as_a_new_recorded_execution(
 
 @pytest.mark.parametrize(
     ("code", "language", "message"),
-    [("", "python", b"no code to run"), ("x" * 100_001, "python", b"longer than"),
-     ("print(1)", "cobol", b"Pick a language")],
-)  # fmt: skip
+    [
+        ("", "python", b"no code to run"),
+        ("x" * 100_001, "python", b"longer than"),
+        ("print(1)", "cobol", b"Pick a language"),
+    ],
+)
 def test_a_bad_rerun_gets_a_clear_message(
     alice: Rater, alice_client: Client, make_battle, code: str, language: str, message: bytes
 ) -> None:
@@ -272,9 +283,10 @@ def test_choosing_a_winner_offers_the_optional_details_step(
 ) -> None:
     battle = make_battle(alice)
     step = alice_client.get(
-        reverse("arena-battle-vote", args=[battle.id]), {"winner": "model_b"},
+        reverse("arena-battle-vote", args=[battle.id]),
+        {"winner": "model_b"},
         headers={"HX-Request": "true"},
-    )  # fmt: skip
+    )
     assert step.status_code == 200
     assert b"Your choice: B is better." in step.content
     assert b'name="fb_correctness"' in step.content
@@ -298,8 +310,9 @@ def test_a_bad_dimension_answer_is_refused(alice: Rater, alice_client: Client, m
     battle = make_battle(alice)
     answer = alice_client.post(
         reverse("arena-battle-vote", args=[battle.id]),
-        {"winner": "model_a", "fb_correctness": "model_z"}, headers={"HX-Request": "true"},
-    )  # fmt: skip
+        {"winner": "model_a", "fb_correctness": "model_z"},
+        headers={"HX-Request": "true"},
+    )
     assert answer.status_code == 400 and b"Unknown answer for Correctness" in answer.content
     assert not Vote.objects.exists()
 
@@ -309,7 +322,8 @@ def test_the_details_step_is_refused_while_answers_stream(
 ) -> None:
     battle = make_battle(alice, answers=Response.Status.STREAMING)
     step = alice_client.get(
-        reverse("arena-battle-vote", args=[battle.id]), {"winner": "tie"},
+        reverse("arena-battle-vote", args=[battle.id]),
+        {"winner": "tie"},
         headers={"HX-Request": "true"},
-    )  # fmt: skip
+    )
     assert step.status_code == 400 and b"Wait until both answers" in step.content

@@ -14,13 +14,25 @@ pytestmark = pytest.mark.browser
 
 
 def openai_model(name: str, base_url: str, organization: str = "Lab One") -> dict[str, str]:
-    return {"name": name, "provider": "openai", "model_id": f"{name}-v1", "base_url": base_url,
-            "organization": organization, "is_active": True}  # fmt: skip
+    return {
+        "name": name,
+        "provider": "openai",
+        "model_id": f"{name}-v1",
+        "base_url": base_url,
+        "organization": organization,
+        "is_active": True,
+    }
 
 
 def anthropic_model(name: str, base_url: str) -> dict[str, str]:
-    return {"name": name, "provider": "anthropic", "model_id": f"{name}-v1",
-            "base_url": base_url, "organization": "Lab Two", "is_active": True}  # fmt: skip
+    return {
+        "name": name,
+        "provider": "anthropic",
+        "model_id": f"{name}-v1",
+        "base_url": base_url,
+        "organization": "Lab Two",
+        "is_active": True,
+    }
 
 
 def start_battle(page: Page, url: str, request: str) -> None:
@@ -35,13 +47,12 @@ def vote(page: Page, choice: str) -> None:
     page.get_by_role("button", name="Submit vote and reveal").click()
 
 
-def test_a_battle_against_two_real_protocol_servers_is_visible_in_admin(
-    arena, page: Page
-) -> None:
+def test_a_battle_against_two_real_protocol_servers_is_visible_in_admin(arena, page: Page) -> None:
     program = markdown_answer("print(sum(range(10)))")
     with openai_server(default=program) as oai, anthropic_server(default=program) as ant:
-        arena.use_models(openai_model("oai-coder", oai.base_url),
-                         anthropic_model("claude-coder", ant.base_url))  # fmt: skip
+        arena.use_models(
+            openai_model("oai-coder", oai.base_url), anthropic_model("claude-coder", ant.base_url)
+        )
         start_battle(page, arena.url, "Sum the numbers below ten in Python")
         expect(page.get_by_role("button", name="B is better")).to_be_enabled(timeout=30_000)
         expect(page.locator(".run pre.stdout")).to_have_text(["45", "45"])
@@ -51,8 +62,10 @@ def test_a_battle_against_two_real_protocol_servers_is_visible_in_admin(
         assert oai.requests[0].body["stream"] is True
         assert ant.requests[0].body["system"]  # the arena's system prompt went along
 
-    arena.shell("from django.contrib.auth.models import User\n"
-                "User.objects.create_superuser('root', 'root@example.org', 'pw-123456')")  # fmt: skip
+    arena.shell(
+        "from django.contrib.auth.models import User\n"
+        "User.objects.create_superuser('root', 'root@example.org', 'pw-123456')"
+    )
     page.goto(arena.url + "/admin/login/")
     page.get_by_label("Username").fill("root")
     page.get_by_label("Password").fill("pw-123456")
@@ -66,10 +79,13 @@ def test_a_battle_against_two_real_protocol_servers_is_visible_in_admin(
 
 def test_vote_buttons_wait_for_the_slower_side(arena, page: Page) -> None:
     slow = Answer(text=["```python\n", *["x = 1\n"] * 60, "print('slow')\n```"], delay_s=0.05)
-    with openai_server(default=markdown_answer("print('fast')")) as fast_server, \
-            openai_server(default=slow) as slow_server:  # fmt: skip
-        arena.use_models(openai_model("fast", fast_server.base_url),
-                         openai_model("slow", slow_server.base_url))  # fmt: skip
+    with (
+        openai_server(default=markdown_answer("print('fast')")) as fast_server,
+        openai_server(default=slow) as slow_server,
+    ):
+        arena.use_models(
+            openai_model("fast", fast_server.base_url), openai_model("slow", slow_server.base_url)
+        )
         start_battle(page, arena.url, "Print something")
         expect(page.locator(".run pre.stdout").first).to_have_text(re.compile("fast|slow"))
         buttons = page.locator("#vote-panel button")
@@ -82,10 +98,11 @@ def test_vote_buttons_wait_for_the_slower_side(arena, page: Page) -> None:
 
 def test_a_side_that_fails_mid_stream_voids_the_battle(arena, page: Page) -> None:
     broken = Answer(text=["Here is ", "the prog", "ram:\n```py", "thon\n"], error_after=2)
-    with openai_server(default=markdown_answer("print(1)")) as good, \
-            openai_server(default=broken) as bad:  # fmt: skip
-        arena.use_models(openai_model("steady", good.base_url),
-                         openai_model("flaky", bad.base_url))  # fmt: skip
+    with (
+        openai_server(default=markdown_answer("print(1)")) as good,
+        openai_server(default=broken) as bad,
+    ):
+        arena.use_models(openai_model("steady", good.base_url), openai_model("flaky", bad.base_url))
         start_battle(page, arena.url, "Print one")
         reveal = page.locator(".reveal")
         expect(reveal).to_contain_text(re.compile(r"Model [AB] failed to answer"))
@@ -97,28 +114,34 @@ def test_a_side_that_fails_mid_stream_voids_the_battle(arena, page: Page) -> Non
 def test_closing_the_tab_mid_stream_stops_both_generations(arena, page: Page) -> None:
     endless = Answer(text=["```python\n", *["pass\n"] * 600, "```"], delay_s=0.05)
     with openai_server(default=endless) as one, openai_server(default=endless) as two:
-        arena.use_models(openai_model("talker-1", one.base_url),
-                         openai_model("talker-2", two.base_url))  # fmt: skip
+        arena.use_models(
+            openai_model("talker-1", one.base_url), openai_model("talker-2", two.base_url)
+        )
         start_battle(page, arena.url, "Write a long program")
         expect(page.locator('.side[data-status="streaming"]')).to_have_count(2)
         page.close()
         # The server stops both jobs once the page's heartbeat has been gone 3 s.
         assert one.wait_for_disconnect(20) and two.wait_for_disconnect(20)
-    states = json.loads(arena.shell(
-        "import json; from arena.battles.models import Response as R, Battle as B\n"
-        "print(json.dumps([list(R.objects.values_list('status', flat=True)),"
-        " list(B.objects.values_list('status', flat=True))]))"
-    ))  # fmt: skip
+    states = json.loads(
+        arena.shell(
+            "import json; from arena.battles.models import Response as R, Battle as B\n"
+            "print(json.dumps([list(R.objects.values_list('status', flat=True)),"
+            " list(B.objects.values_list('status', flat=True))]))"
+        )
+    )
     assert states == [["cancelled", "cancelled"], ["void"]]
 
 
 def test_a_model_that_names_its_maker_does_not_count(arena, page: Page) -> None:
     leak = Answer(text=["I am Claude, made by Anthropic.\n```python\nprint(2)\n```"])
-    with openai_server(default=markdown_answer("print(1)")) as plain, \
-            anthropic_server(default=leak) as leaky:  # fmt: skip
-        arena.use_models(openai_model("plain", plain.base_url),
-                         {**anthropic_model("claude-leaky", leaky.base_url),
-                          "organization": "Anthropic"})  # fmt: skip
+    with (
+        openai_server(default=markdown_answer("print(1)")) as plain,
+        anthropic_server(default=leak) as leaky,
+    ):
+        arena.use_models(
+            openai_model("plain", plain.base_url),
+            {**anthropic_model("claude-leaky", leaky.base_url), "organization": "Anthropic"},
+        )
         start_battle(page, arena.url, "Print a number")
         expect(page.get_by_role("button", name="Tie")).to_be_enabled(timeout=30_000)
         vote(page, "Tie")

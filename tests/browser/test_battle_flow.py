@@ -73,8 +73,14 @@ def test_an_empty_request_gets_a_clear_message(arena, page: Page) -> None:
 def test_a_two_turn_battle_with_an_edited_re_run(arena, page: Page) -> None:
     import json
 
-    arena.manage("shell", "-v", "0", "-c", "from arena.llms.models import LanguageModel as M; "
-                 "M.objects.exclude(name__in=['demo-atlas','demo-breeze']).update(is_active=False)")
+    arena.manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from arena.llms.models import LanguageModel as M; "
+        "M.objects.exclude(name__in=['demo-atlas','demo-breeze']).update(is_active=False)",
+    )
     page.goto(arena.url + "/")
     page.get_by_label("Your request").fill(REQUEST)
     page.get_by_role("button", name="Start battle").click()
@@ -100,10 +106,12 @@ def test_a_two_turn_battle_with_an_edited_re_run(arena, page: Page) -> None:
     expect(page.locator("#turn-1 .side").first.locator("pre.stdout")).to_have_text(
         "edited run", timeout=30_000
     )
-    runs = json.loads(arena.shell(
-        "import json; from arena.runs.models import Execution as E\n"
-        "print(json.dumps(list(E.objects.order_by('pk').values_list('is_edited', 'code'))))"
-    ))  # fmt: skip
+    runs = json.loads(
+        arena.shell(
+            "import json; from arena.runs.models import Execution as E\n"
+            "print(json.dumps(list(E.objects.order_by('pk').values_list('is_edited', 'code'))))"
+        )
+    )
     assert len(runs) == 5
     assert runs[-1] == [True, 'print("edited run")\n']
     assert not any(edited for edited, _ in runs[:-1])

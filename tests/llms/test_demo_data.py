@@ -103,8 +103,11 @@ def test_the_strong_models_programs_run_cleanly_in_the_sandbox() -> None:
 
     def run(item):
         slug, extracted = item
-        spec = executors.ExecSpec(language=extracted.language, code=extracted.code,
-                                  stdin="The fox saw the dog. The dog, the fox!\n")  # fmt: skip
+        spec = executors.ExecSpec(
+            language=extracted.language,
+            code=extracted.code,
+            stdin="The fox saw the dog. The dog, the fox!\n",
+        )
         return slug, executors.run(spec)
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -69,9 +69,11 @@ def test_an_html_answer_is_previewed_in_a_sandboxed_origin(
     response: Response, alice_client: Client
 ) -> None:
     execution = execution_create(
-        response=response, code="<h1>Hi</h1><script>1</script>", language="html",
+        response=response,
+        code="<h1>Hi</h1><script>1</script>",
+        language="html",
         environment="html",
-    )  # fmt: skip
+    )
     execution.refresh_from_db()
     assert execution.status == Execution.Status.OK  # the browser runs it, not us
     preview = alice_client.get(reverse("arena-run-preview", args=[execution.pk]))
@@ -86,13 +88,19 @@ def test_a_restarted_worker_fails_what_it_left_running(alice: Rater, make_battle
     streaming.update(claimed_by="celery:host-1")
     done = make_battle(alice)
     execution = Execution.objects.create(
-        response=Response.objects.filter(turn__battle=done).first(), code="x", language="python",
-        status=Execution.Status.RUNNING, claimed_by="celery:host-1",
-    )  # fmt: skip
+        response=Response.objects.filter(turn__battle=done).first(),
+        code="x",
+        language="python",
+        status=Execution.Status.RUNNING,
+        claimed_by="celery:host-1",
+    )
     other = Execution.objects.create(
-        response=execution.response, code="y", language="python",
-        status=Execution.Status.RUNNING, claimed_by="celery:host-2",
-    )  # fmt: skip
+        response=execution.response,
+        code="y",
+        language="python",
+        status=Execution.Status.RUNNING,
+        claimed_by="celery:host-2",
+    )
     assert recover_orphans("celery:host-1") == 3
     execution.refresh_from_db()
     other.refresh_from_db()

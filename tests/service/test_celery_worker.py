@@ -32,10 +32,26 @@ def start_worker() -> subprocess.Popen[bytes]:
     test_db_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": test_db_url, "SECRET_KEY": settings.SECRET_KEY}
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "arena", "worker", "--pool", "threads",
-         "--concurrency", "4", "--loglevel", "warning", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "arena",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--loglevel",
+            "warning",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
@@ -87,8 +103,9 @@ def test_a_worker_answers_runs_the_code_and_updates_the_leaderboard(
 def sandbox_processes() -> list[str]:
     """Processes of the sandbox's uid pool (bwrap runs untrusted code as these uids)."""
     found = subprocess.run(["ps", "-eo", "uid=,pid=,args="], capture_output=True, text=True)
-    return [line for line in found.stdout.splitlines()
-            if 61000 <= int(line.split()[0]) < 61000 + 64]  # fmt: skip
+    return [
+        line for line in found.stdout.splitlines() if 61000 <= int(line.split()[0]) < 61000 + 64
+    ]
 
 
 def test_a_killed_worker_leaves_no_process_and_its_run_ends_failed(demo_models, alice) -> None:
@@ -101,12 +118,13 @@ def test_a_killed_worker_leaves_no_process_and_its_run_ends_failed(demo_models, 
             rater=alice, model_a=demo_models[0], model_b=demo_models[1], sampling_prob=0.5
         )
         turn = Turn.objects.create(battle=battle, index=0, prompt="spin")
-        response = Response.objects.create(turn=turn, side="a", model=demo_models[0],
-                                           status="done")  # fmt: skip
+        response = Response.objects.create(turn=turn, side="a", model=demo_models[0], status="done")
         execution = execution_create(
-            response=response, code="import time\nwhile True: time.sleep(0.1)\n",
-            language="python", environment="interpreter",
-        )  # fmt: skip
+            response=response,
+            code="import time\nwhile True: time.sleep(0.1)\n",
+            language="python",
+            environment="interpreter",
+        )
         wait_for(lambda: Execution.objects.get(pk=execution.pk).status == "running")
         wait_for(lambda: bool(sandbox_processes()), timeout=20)
         stop(worker, signal.SIGKILL)  # no goodbye: the power went out

@@ -83,8 +83,9 @@ class _Index:
         query = self.vectorize(text)
         named = set(tokenize(text)) & set(self.languages)
         candidates = [i for i, lang in enumerate(self.languages) if not named or lang in named]
-        scores = {i: sum(w * self.vectors[i].get(t, 0.0) for t, w in query.items())
-                  for i in candidates}  # fmt: skip
+        scores = {
+            i: sum(w * self.vectors[i].get(t, 0.0) for t, w in query.items()) for i in candidates
+        }
         i = max(scores, key=scores.__getitem__)
         return self.slugs[i], scores[i]
 
