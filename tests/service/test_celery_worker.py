@@ -101,11 +101,13 @@ def test_a_worker_answers_runs_the_code_and_updates_the_leaderboard(
 
 
 def sandbox_processes() -> list[str]:
-    """Processes of the sandbox's uid pool (bwrap runs untrusted code as these uids)."""
+    """Processes of the sandbox's uid pool (bwrap runs untrusted code as these uids; the
+    worker inherits this process's environment, so it uses the same pool)."""
+    import executors
+
+    pool = set(executors.get_backend("bwrap").pool.uids())
     found = subprocess.run(["ps", "-eo", "uid=,pid=,args="], capture_output=True, text=True)
-    return [
-        line for line in found.stdout.splitlines() if 61000 <= int(line.split()[0]) < 61000 + 64
-    ]
+    return [line for line in found.stdout.splitlines() if int(line.split()[0]) in pool]
 
 
 def test_a_killed_worker_leaves_no_process_and_its_run_ends_failed(demo_models, alice) -> None:
