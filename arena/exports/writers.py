@@ -63,7 +63,13 @@ class ParquetWriter:
 
     def __init__(self, path: Path) -> None:
         self._schema = arrow_schema()
-        self._writer = pq.ParquetWriter(path, self._schema, compression="zstd")
+        # Statistics (min/max) only for the flat columns: for conversations and code they
+        # would copy long texts into the footer for every row group, and the footer stays
+        # in memory until the file closes.
+        flat = [name for name in FIELD_NAMES if name not in NESTED_FIELDS]
+        self._writer = pq.ParquetWriter(
+            path, self._schema, compression="zstd", write_statistics=flat
+        )
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = self._pending_bytes = 0
 
