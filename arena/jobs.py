@@ -43,10 +43,12 @@ async def recover_orphans_async() -> None:
     if settings.JOBS_MODE != "inline":
         return  # Celery workers recover their own rows when they start
     from arena.battles.models import Battle
+    from arena.exports.services import export_recover_orphans
     from arena.runs.services import recover_orphans
 
     try:
         await sync_to_async(recover_orphans)(worker_name())
+        await sync_to_async(export_recover_orphans)(worker_name())
         # Pages open before the restart are gone; counting them would keep jobs alive.
         await Battle.objects.filter(watchers__gt=0).aupdate(watchers=0)
     except Exception:  # e.g. the database is not migrated yet; pages will say so

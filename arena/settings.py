@@ -188,6 +188,10 @@ GENERATION_FLUSH_SECONDS = 0.1  # how often streamed tokens are saved and broadc
 EXECUTION_FLUSH_SECONDS = 0.2
 # A generation stops when no battle page has been open this long (no orphaned jobs).
 RATER_GONE_SECONDS = envint("RATER_GONE_SECONDS", 30)
+# Research exports: where finished archives live (a persistent volume in service mode).
+EXPORTS_DIR = Path(os.getenv("EXPORTS_DIR", DATA_DIR / "exports"))
+EXPORTS_LICENSE = os.getenv("EXPORTS_LICENSE", "CC-BY-4.0")
+EXPORTS_TITLE = os.getenv("EXPORTS_TITLE", "Code Arena votes")
 LEADERBOARD_BOOTSTRAP = envint("LEADERBOARD_BOOTSTRAP", 100)
 
 # --- Security ---------------------------------------------------------------------------

@@ -112,10 +112,23 @@ def _install_python(target: str, version: str, digest: str, log: Log) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     # The running pip installs for the sandbox's interpreter: binary wheels of its version.
     command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--no-warn-script-location", "--target", staging, "--python-version", version,
-        "--only-binary=:all:", "--implementation", "cp", "-r", REQUIREMENTS,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-warn-script-location",
+        "--target",
+        staging,
+        "--python-version",
+        version,
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "-r",
+        REQUIREMENTS,
+    ]
     subprocess.run(command, check=True)
     _make_world_readable(staging)
     with open(os.path.join(staging, ".arena-requirements"), "w") as handle:

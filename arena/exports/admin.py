@@ -20,16 +20,38 @@ from arena.exports.services import export_start
 class ExportAdmin(admin.ModelAdmin[Export]):
     """Adding an export starts its job; finished ones download from the list."""
 
-    list_display = ("id", "format", "status", "rows_done", "created_by", "created_at",
-                    "finished_at", "download")  # fmt: skip
+    list_display = (
+        "id",
+        "format",
+        "status",
+        "rows_done",
+        "created_by",
+        "created_at",
+        "finished_at",
+        "download",
+    )
     list_filter = ("status", "format")
-    readonly_fields = ("format", "filters", "status", "rows_total", "rows_done", "error",
-                       "archive", "archive_bytes", "archive_sha256", "created_by", "claimed_by",
-                       "created_at", "started_at", "finished_at")  # fmt: skip
+    readonly_fields = (
+        "format",
+        "filters",
+        "status",
+        "rows_total",
+        "rows_done",
+        "error",
+        "archive",
+        "archive_bytes",
+        "archive_sha256",
+        "created_by",
+        "claimed_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
     actions = ("run_again",)
 
-    def get_form(self, request: HttpRequest, obj: Export | None = None, change: bool = False,
-                 **kwargs: Any) -> Any:  # fmt: skip
+    def get_form(
+        self, request: HttpRequest, obj: Export | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if obj is None:
             kwargs["form"] = ExportAdminForm
             kwargs["fields"] = list(ExportAdminForm.base_fields)
@@ -61,8 +83,11 @@ class ExportAdmin(admin.ModelAdmin[Export]):
     @admin.action(description="Export again with the same filters (new release)")
     def run_again(self, request: HttpRequest, queryset: QuerySet[Export]) -> None:
         for export in queryset:
-            export_start(fmt=export.format, filters=ExportFilters.from_dict(export.filters),
-                         user=request.user)  # fmt: skip
+            export_start(
+                fmt=export.format,
+                filters=ExportFilters.from_dict(export.filters),
+                user=request.user,
+            )
         self.message_user(request, f"Started {queryset.count()} export(s).", messages.SUCCESS)
 
 
@@ -82,11 +107,16 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
             request._new_api_token = obj.issue()  # type: ignore[attr-defined]
         super().save_model(request, obj, form, change)
 
-    def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: Any = None
-                     ) -> HttpResponse:  # fmt: skip
-        context = {**self.admin_site.each_context(request), "token": obj,
-                   "plaintext": request._new_api_token,  # type: ignore[attr-defined]
-                   "opts": self.model._meta, "title": "API token created"}  # fmt: skip
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: Any = None
+    ) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "token": obj,
+            "plaintext": request._new_api_token,  # type: ignore[attr-defined]
+            "opts": self.model._meta,
+            "title": "API token created",
+        }
         return render(request, "exports/token_created.html", context)
 
     @admin.action(description="Revoke selected tokens")

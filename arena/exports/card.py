@@ -71,22 +71,42 @@ def sha256_file(path: Path) -> str:
 
 
 def write_card(
-    directory: Path, *, data_file: str, fmt: str, stats: DatasetStats, filters: Mapping[str, Any],
-    raters: int, licence: str, title: str,
-) -> Path:  # fmt: skip
+    directory: Path,
+    *,
+    data_file: str,
+    fmt: str,
+    stats: DatasetStats,
+    filters: Mapping[str, Any],
+    raters: int,
+    licence: str,
+    title: str,
+) -> Path:
     path = directory / CARD_NAME
     path.write_text(
-        render_card(data_file=data_file, fmt=fmt, stats=stats, filters=filters, raters=raters,
-                    licence=licence, title=title),
-        encoding="utf-8", newline="\n",
-    )  # fmt: skip
+        render_card(
+            data_file=data_file,
+            fmt=fmt,
+            stats=stats,
+            filters=filters,
+            raters=raters,
+            licence=licence,
+            title=title,
+        ),
+        encoding="utf-8",
+        newline="\n",
+    )
     return path
 
 
 def write_manifest(
-    directory: Path, *, files: list[str], fmt: str, stats: DatasetStats,
-    filters: Mapping[str, Any], licence: str,
-) -> Path:  # fmt: skip
+    directory: Path,
+    *,
+    files: list[str],
+    fmt: str,
+    stats: DatasetStats,
+    filters: Mapping[str, Any],
+    licence: str,
+) -> Path:
     """sha256 and size of every file in the export, sorted by name."""
     manifest = {
         "schema": SCHEMA_ID,
@@ -102,7 +122,7 @@ def write_manifest(
                 "sha256": sha256_file(directory / name),
             }
             for name in sorted(files)
-        ],  # fmt: skip
+        ],
     }
     path = directory / MANIFEST_NAME
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -124,9 +144,15 @@ def write_zip(directory: Path, archive: Path) -> Path:
 
 
 def render_card(
-    *, data_file: str, fmt: str, stats: DatasetStats, filters: Mapping[str, Any], raters: int,
-    licence: str, title: str,
-) -> str:  # fmt: skip
+    *,
+    data_file: str,
+    fmt: str,
+    stats: DatasetStats,
+    filters: Mapping[str, Any],
+    raters: int,
+    licence: str,
+    title: str,
+) -> str:
     first, last = stats.date_range()
     lines = [
         "---",

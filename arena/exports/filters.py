@@ -76,8 +76,9 @@ class ExportFilters:
             votes = votes.filter(created_at__lt=_midnight(self.until + timedelta(days=1)))
         if self.models:
             names = list(self.models)
-            votes = votes.filter(Q(battle__model_a__name__in=names)
-                                 | Q(battle__model_b__name__in=names))  # fmt: skip
+            votes = votes.filter(
+                Q(battle__model_a__name__in=names) | Q(battle__model_b__name__in=names)
+            )
         for name in ("category", "language", "environment"):
             value = getattr(self, name)
             if value:

@@ -12,23 +12,31 @@ from arena.llms.models import LanguageModel
 class FilterFields(forms.Form):
     """The export filters as form fields; shared by the research page and admin."""
 
-    since = forms.DateField(required=False, help_text="UTC day, included.",
-                            widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
-    until = forms.DateField(required=False, help_text="UTC day, included.",
-                            widget=forms.DateInput(attrs={"type": "date"}))  # fmt: skip
+    since = forms.DateField(
+        required=False,
+        help_text="UTC day, included.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = forms.DateField(
+        required=False,
+        help_text="UTC day, included.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     models = forms.MultipleChoiceField(
-        required=False, help_text="Battles where either side is one of these. None: all.",
+        required=False,
+        help_text="Battles where either side is one of these. None: all.",
         widget=forms.SelectMultiple(attrs={"size": 6}),
-    )  # fmt: skip
+    )
     category = forms.CharField(required=False, max_length=50)
     language = forms.CharField(required=False, max_length=30)
     environment = forms.CharField(required=False, max_length=30)
     valid_only = forms.BooleanField(required=False, label="Valid votes only")
     anonymous_only = forms.BooleanField(required=False, label="Anonymous battles only")
     counted_only = forms.BooleanField(
-        required=False, label="Exactly the votes the leaderboards count",
+        required=False,
+        label="Exactly the votes the leaderboards count",
         help_text="Valid votes on anonymous, finished battles: reproduces the site's snapshot.",
-    )  # fmt: skip
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -40,14 +48,16 @@ class FilterFields(forms.Form):
         data = self.cleaned_data
         try:
             return ExportFilters(
-                since=data.get("since"), until=data.get("until"),
+                since=data.get("since"),
+                until=data.get("until"),
                 models=tuple(sorted(data.get("models") or ())),
-                category=data.get("category", ""), language=data.get("language", ""),
+                category=data.get("category", ""),
+                language=data.get("language", ""),
                 environment=data.get("environment", ""),
                 valid_only=bool(data.get("valid_only")),
                 anonymous_only=bool(data.get("anonymous_only")),
                 counted_only=bool(data.get("counted_only")),
-            )  # fmt: skip
+            )
         except FilterError as error:
             self.add_error("until", str(error))
             return None

@@ -33,12 +33,28 @@ from arena.runs.models import Artifact, Execution
 CHUNK_SIZE = 1_000  # votes per bulk fetch: fewer round trips, memory still small
 
 VOTE_FIELDS = (
-    "pk", "battle_id", "winner", "feedback", "is_valid", "invalid_reason", "created_at",
-    "rater__uuid", "rater__user__username", "rater__user__email",
-    "battle__model_a__name", "battle__model_b__name", "battle__sampling_prob",
-    "battle__is_anonymous", "battle__anonymity_note", "battle__category", "battle__language",
-    "battle__environment", "battle__status", "battle__void_reason", "battle__created_at",
-)  # fmt: skip
+    "pk",
+    "battle_id",
+    "winner",
+    "feedback",
+    "is_valid",
+    "invalid_reason",
+    "created_at",
+    "rater__uuid",
+    "rater__user__username",
+    "rater__user__email",
+    "battle__model_a__name",
+    "battle__model_b__name",
+    "battle__sampling_prob",
+    "battle__is_anonymous",
+    "battle__anonymity_note",
+    "battle__category",
+    "battle__language",
+    "battle__environment",
+    "battle__status",
+    "battle__void_reason",
+    "battle__created_at",
+)
 
 
 def pseudonym(secret: bytes, rater_uuid: uuid.UUID) -> str:
@@ -93,11 +109,32 @@ def iter_rows(
             yield _row(vote, details, secret, scrub)
 
 
-def _row(vote: tuple[Any, ...], details: BattleDetails, secret: bytes, scrub: Scrubber
-         ) -> dict[str, Any]:  # fmt: skip
-    (pk, battle_id, winner, feedback, is_valid, invalid_reason, created_at, rater_uuid,
-     username, email, model_a, model_b, sampling_prob, is_anonymous, anonymity_note, category,
-     language, environment, battle_status, void_reason, battle_created_at) = vote  # fmt: skip
+def _row(
+    vote: tuple[Any, ...], details: BattleDetails, secret: bytes, scrub: Scrubber
+) -> dict[str, Any]:
+    (
+        pk,
+        battle_id,
+        winner,
+        feedback,
+        is_valid,
+        invalid_reason,
+        created_at,
+        rater_uuid,
+        username,
+        email,
+        model_a,
+        model_b,
+        sampling_prob,
+        is_anonymous,
+        anonymity_note,
+        category,
+        language,
+        environment,
+        battle_status,
+        void_reason,
+        battle_created_at,
+    ) = vote
     turns = details.turns.get(battle_id, [])
     return {
         "schema": SCHEMA_ID,
@@ -168,8 +205,9 @@ class BattleDetails:
         messages: list[dict[str, str]] = []
         for index, prompt in self.turns.get(battle_id, []):
             messages.append({"role": "user", "content": prompt})
-            messages.append({"role": "assistant",
-                             "content": self.texts.get((battle_id, index, side), "")})  # fmt: skip
+            messages.append(
+                {"role": "assistant", "content": self.texts.get((battle_id, index, side), "")}
+            )
         return messages
 
     def _load_turns(self, ids: list[uuid.UUID]) -> None:
@@ -178,21 +216,43 @@ class BattleDetails:
             self.turns[battle_id].append((index, prompt))
 
     def _load_responses(self, ids: list[uuid.UUID]) -> None:
-        rows = Response.objects.filter(turn__battle_id__in=ids).order_by(
-            "turn__battle_id", "turn__index", "side"
-        ).values_list(
-            "pk", "turn__battle_id", "turn__index", "side", "text", "status", "code",
-            "code_language", "reasoning", "ttft_ms", "total_ms", "input_tokens", "output_tokens",
-        )  # fmt: skip
+        rows = (
+            Response.objects.filter(turn__battle_id__in=ids)
+            .order_by("turn__battle_id", "turn__index", "side")
+            .values_list(
+                "pk",
+                "turn__battle_id",
+                "turn__index",
+                "side",
+                "text",
+                "status",
+                "code",
+                "code_language",
+                "reasoning",
+                "ttft_ms",
+                "total_ms",
+                "input_tokens",
+                "output_tokens",
+            )
+        )
         for pk, battle_id, index, side, text, *rest in rows:
             self._where[pk] = (battle_id, side, index)
             self.texts[(battle_id, index, side)] = text
             status, code, code_language, reasoning, ttft, total, tokens_in, tokens_out = rest
-            self.responses[battle_id].append({
-                "side": side, "turn": index, "status": status, "code": code,
-                "code_language": code_language, "reasoning": reasoning, "ttft_ms": ttft,
-                "total_ms": total, "input_tokens": tokens_in, "output_tokens": tokens_out,
-            })  # fmt: skip
+            self.responses[battle_id].append(
+                {
+                    "side": side,
+                    "turn": index,
+                    "status": status,
+                    "code": code,
+                    "code_language": code_language,
+                    "reasoning": reasoning,
+                    "ttft_ms": ttft,
+                    "total_ms": total,
+                    "input_tokens": tokens_in,
+                    "output_tokens": tokens_out,
+                }
+            )
 
     def _load_executions(self, ids: list[uuid.UUID]) -> None:
         # By response id (known from _load_responses): integers, and no join.
@@ -208,24 +268,69 @@ class BattleDetails:
             )
             .order_by("created_at", "pk")
             .values_list(
-                "pk", "response_id", "code", "language", "environment", "is_edited", "status",
-                "exit_code", "signal", "wall_ms", "cpu_ms", "out", "err", "stdout_truncated",
-                "stderr_truncated", "out_cut", "err_cut", "created_at",
+                "pk",
+                "response_id",
+                "code",
+                "language",
+                "environment",
+                "is_edited",
+                "status",
+                "exit_code",
+                "signal",
+                "wall_ms",
+                "cpu_ms",
+                "out",
+                "err",
+                "stdout_truncated",
+                "stderr_truncated",
+                "out_cut",
+                "err_cut",
+                "created_at",
             )
-        )  # fmt: skip
+        )
         for row in rows:
-            (pk, response_id, code, language, environment, is_edited, status, exit_code,
-             signal, wall_ms, cpu_ms, out, err, out_trunc, err_trunc, out_cut, err_cut,
-             created) = row  # fmt: skip
+            (
+                pk,
+                response_id,
+                code,
+                language,
+                environment,
+                is_edited,
+                status,
+                exit_code,
+                signal,
+                wall_ms,
+                cpu_ms,
+                out,
+                err,
+                out_trunc,
+                err_trunc,
+                out_cut,
+                err_cut,
+                created,
+            ) = row
             battle_id, side, index = self._where[response_id]
-            self.executions[battle_id].append({
-                "side": side, "turn": index, "code": code, "language": language,
-                "environment": environment, "is_edited": is_edited, "status": status,
-                "exit_code": exit_code, "signal": signal, "wall_ms": wall_ms, "cpu_ms": cpu_ms,
-                "stdout": out, "stderr": err, "stdout_truncated": bool(out_trunc or out_cut),
-                "stderr_truncated": bool(err_trunc or err_cut), "artifacts": artifacts.get(pk, []),
-                "tstamp": created.timestamp(),
-            })  # fmt: skip
+            self.executions[battle_id].append(
+                {
+                    "side": side,
+                    "turn": index,
+                    "code": code,
+                    "language": language,
+                    "environment": environment,
+                    "is_edited": is_edited,
+                    "status": status,
+                    "exit_code": exit_code,
+                    "signal": signal,
+                    "wall_ms": wall_ms,
+                    "cpu_ms": cpu_ms,
+                    "stdout": out,
+                    "stderr": err,
+                    "stdout_truncated": bool(out_trunc or out_cut),
+                    "stderr_truncated": bool(err_trunc or err_cut),
+                    "artifacts": artifacts.get(pk, []),
+                    "tstamp": created.timestamp(),
+                }
+            )
 
     def _load_events(self, ids: list[uuid.UUID]) -> None:
         rows = InteractionEvent.objects.filter(battle_id__in=ids).order_by("created_at", "pk")
@@ -233,9 +338,15 @@ class BattleDetails:
             "battle_id", "response_id", "kind", "data", "created_at"
         ):
             _, side, index = self._where.get(response_id, (None, None, None))
-            self.events[battle_id].append({"kind": kind, "side": side, "turn": index,
-                                           "tstamp": created.timestamp(),
-                                           "data": dumps(safe_event_data(data))})  # fmt: skip
+            self.events[battle_id].append(
+                {
+                    "kind": kind,
+                    "side": side,
+                    "turn": index,
+                    "tstamp": created.timestamp(),
+                    "data": dumps(safe_event_data(data)),
+                }
+            )
 
 
 def safe_event_data(data: Any) -> dict[str, Any]:
@@ -257,6 +368,7 @@ def _artifacts(response_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     for execution_id, name, mime, size, sha256 in rows.values_list(
         "execution_id", "name", "mime", "size", "sha256"
     ):
-        by_execution[execution_id].append({"name": name, "mime": mime, "size": size,
-                                           "sha256": sha256})  # fmt: skip
+        by_execution[execution_id].append(
+            {"name": name, "mime": mime, "size": size, "sha256": sha256}
+        )
     return by_execution

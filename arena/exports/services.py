@@ -44,13 +44,18 @@ class ExportResult:
 
 
 def exports_dir() -> Path:
-    return Path(getattr(settings, "EXPORTS_DIR", Path(settings.DATA_DIR) / "exports"))
+    return Path(settings.EXPORTS_DIR)
 
 
 def export_votes(
-    filters: ExportFilters, fmt: str, directory: Path, *, secret: bytes,
-    progress: Progress | None = None, batch_rows: int = BATCH_ROWS,
-) -> ExportResult:  # fmt: skip
+    filters: ExportFilters,
+    fmt: str,
+    directory: Path,
+    *,
+    secret: bytes,
+    progress: Progress | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> ExportResult:
     """Write the export into `directory` (created if needed). Deterministic: the same
     votes, filters and secret give byte-identical files."""
     if fmt not in FORMATS:
@@ -85,13 +90,27 @@ def export_votes(
 def _write_metadata(
     directory: Path, fmt: str, stats: DatasetStats, filters: ExportFilters, *, raters: int
 ) -> None:
-    licence = getattr(settings, "EXPORTS_LICENSE", "CC-BY-4.0")
-    title = getattr(settings, "EXPORTS_TITLE", "Code Arena votes")
+    licence = settings.EXPORTS_LICENSE
+    title = settings.EXPORTS_TITLE
     data_file = data_file_name(fmt)
-    write_card(directory, data_file=data_file, fmt=fmt, stats=stats, filters=filters.to_dict(),
-               raters=raters, licence=licence, title=title)  # fmt: skip
-    write_manifest(directory, files=[data_file, CARD_NAME], fmt=fmt, stats=stats,
-                   filters=filters.to_dict(), licence=licence)  # fmt: skip
+    write_card(
+        directory,
+        data_file=data_file,
+        fmt=fmt,
+        stats=stats,
+        filters=filters.to_dict(),
+        raters=raters,
+        licence=licence,
+        title=title,
+    )
+    write_manifest(
+        directory,
+        files=[data_file, CARD_NAME],
+        fmt=fmt,
+        stats=stats,
+        filters=filters.to_dict(),
+        licence=licence,
+    )
 
 
 # --- Background jobs (research page, admin) ---------------------------------------------
@@ -102,9 +121,10 @@ def export_start(*, fmt: str, filters: ExportFilters, user: Any = None) -> Expor
 
     with transaction.atomic():
         export = Export.objects.create(
-            format=fmt, filters=filters.to_dict(),
+            format=fmt,
+            filters=filters.to_dict(),
             created_by=user if user is not None and user.is_authenticated else None,
-        )  # fmt: skip
+        )
         jobs.enqueue(run_export_task, export.pk)
     return export
 
@@ -137,9 +157,10 @@ def export_run(export_id: int) -> None:
 def export_recover_orphans(worker: str) -> int:
     """A worker that restarts fails the exports it was running: nothing else will."""
     return Export.objects.filter(status=Export.Status.RUNNING, claimed_by=worker).update(
-        status=Export.Status.FAILED, error="The worker restarted; export again.",
+        status=Export.Status.FAILED,
+        error="The worker restarted; export again.",
         finished_at=timezone.now(),
-    )  # fmt: skip
+    )
 
 
 def _build(export: Export) -> Path:
@@ -148,9 +169,12 @@ def _build(export: Export) -> Path:
     shutil.rmtree(workdir, ignore_errors=True)
     recorder = _ProgressRecorder(export.pk)
     result = export_votes(
-        ExportFilters.from_dict(export.filters), export.format, workdir,
-        secret=export.secret.encode(), progress=recorder,
-    )  # fmt: skip
+        ExportFilters.from_dict(export.filters),
+        export.format,
+        workdir,
+        secret=export.secret.encode(),
+        progress=recorder,
+    )
     recorder.flush(result.rows)
     archive = write_zip(workdir, root / f"{export.name}.zip")
     shutil.rmtree(workdir, ignore_errors=True)  # the zip is the release; keep one copy

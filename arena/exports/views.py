@@ -84,8 +84,9 @@ def _download(export: Export) -> FileResponse:
     path = archive_path(export)
     if path is None:
         raise Http404("This export has no file (not finished, failed, or deleted).")
-    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name,
-                        content_type="application/zip")  # fmt: skip
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=path.name, content_type="application/zip"
+    )
 
 
 # --- Token API --------------------------------------------------------------------------
@@ -148,8 +149,9 @@ def _export_json(request: HttpRequest, export: Export) -> dict[str, Any]:
 def api_export_download(request: HttpRequest, export_id: int) -> HttpResponseBase:
     export = Export.objects.filter(pk=export_id).first()
     if export is None or archive_path(export) is None:
-        return JsonResponse({"error": "not_found", "message": "No such finished export."},
-                            status=404)  # fmt: skip
+        return JsonResponse(
+            {"error": "not_found", "message": "No such finished export."}, status=404
+        )
     return _download(export)
 
 
@@ -160,15 +162,18 @@ def api_leaderboard(request: HttpRequest) -> JsonResponse:
     scope = request.GET.get("scope", OVERALL)[:100]
     snapshot = latest_snapshot(scope)
     if snapshot is None:
-        return JsonResponse({"error": "not_found", "message": f"No snapshot for {scope!r}."},
-                            status=404)  # fmt: skip
+        return JsonResponse(
+            {"error": "not_found", "message": f"No snapshot for {scope!r}."}, status=404
+        )
     data = snapshot.data or {}
     hidden = set(LanguageModel.objects.filter(is_public=False).values_list("name", flat=True))
-    return JsonResponse({
-        "scope": snapshot.scope,
-        "computed_at": snapshot.computed_at.isoformat(),
-        "n_votes": snapshot.n_votes,
-        "params": snapshot.params,
-        "models": [m for m in data.get("models", []) if m.get("model") not in hidden],
-        "error": data.get("error", ""),
-    })  # fmt: skip
+    return JsonResponse(
+        {
+            "scope": snapshot.scope,
+            "computed_at": snapshot.computed_at.isoformat(),
+            "n_votes": snapshot.n_votes,
+            "params": snapshot.params,
+            "models": [m for m in data.get("models", []) if m.get("model") not in hidden],
+            "error": data.get("error", ""),
+        }
+    )

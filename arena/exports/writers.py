@@ -44,8 +44,9 @@ class JsonlWriter:
         self._file: IO[str] = path.open("w", encoding="utf-8", newline="\n")
 
     def write(self, rows: Sequence[Row]) -> None:
-        self._file.writelines(dumps({name: row[name] for name in FIELD_NAMES}) + "\n"
-                              for row in rows)  # fmt: skip
+        self._file.writelines(
+            dumps({name: row[name] for name in FIELD_NAMES}) + "\n" for row in rows
+        )
 
     def close(self) -> None:
         self._file.close()

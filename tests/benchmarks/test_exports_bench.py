@@ -70,34 +70,88 @@ def synthetic_rows(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
         prompt = f"{rng.choice(prompts)} #{i}"
         sides = {s: f"{rng.choice(answers)} ({s}{i})" for s in "ab"}
         yield {
-            "schema": SCHEMA_ID, "vote_id": i + 1, "battle_id": str(battle),
+            "schema": SCHEMA_ID,
+            "vote_id": i + 1,
+            "battle_id": str(battle),
             "conversation_a_id": str(uuid.uuid5(battle, "a")),
             "conversation_b_id": str(uuid.uuid5(battle, "b")),
-            "model_a": a, "model_b": b,
+            "model_a": a,
+            "model_b": b,
             "winner": rng.choice(["model_a", "model_b", "tie", "tie (bothbad)"]),
-            "vote": "model_a", "feedback": [], "turn": 1,
-            "conversation_a": [{"role": "user", "content": prompt},
-                               {"role": "assistant", "content": sides["a"]}],
-            "conversation_b": [{"role": "user", "content": prompt},
-                               {"role": "assistant", "content": sides["b"]}],
-            "responses": [{"side": s, "turn": 0, "status": "done", "code": rng.choice(codes),
-                           "code_language": "python", "reasoning": "", "ttft_ms": 300,
-                           "total_ms": 4000, "input_tokens": 80, "output_tokens": 400}
-                          for s in "ab"],
-            "executions": [{"side": s, "turn": 0, "code": rng.choice(codes), "language": "python",
-                            "environment": "interpreter", "is_edited": False, "status": "ok",
-                            "exit_code": 0, "signal": None, "wall_ms": 120, "cpu_ms": 80,
-                            "stdout": f"result {i}", "stderr": "", "stdout_truncated": False,
-                            "stderr_truncated": False, "artifacts": [],
-                            "tstamp": 1.7e9 + i} for s in "ab"],
-            "events": [{"kind": "rerun", "side": "a", "turn": 0, "tstamp": 1.7e9 + i,
-                        "data": '{"edited":true}'}] if i % 5 == 0 else [],
-            "category": "algorithms", "language": "python", "environment": "interpreter",
-            "sampling_prob": 1 / 190, "tstamp": 1.7e9 + i, "vote_time": "2026-01-01T00:00:00Z",
-            "battle_tstamp": 1.7e9 + i, "is_anonymous": True, "anonymity_note": "",
-            "is_valid": True, "invalid_reason": "", "battle_status": "voted", "void_reason": "",
+            "vote": "model_a",
+            "feedback": [],
+            "turn": 1,
+            "conversation_a": [
+                {"role": "user", "content": prompt},
+                {"role": "assistant", "content": sides["a"]},
+            ],
+            "conversation_b": [
+                {"role": "user", "content": prompt},
+                {"role": "assistant", "content": sides["b"]},
+            ],
+            "responses": [
+                {
+                    "side": s,
+                    "turn": 0,
+                    "status": "done",
+                    "code": rng.choice(codes),
+                    "code_language": "python",
+                    "reasoning": "",
+                    "ttft_ms": 300,
+                    "total_ms": 4000,
+                    "input_tokens": 80,
+                    "output_tokens": 400,
+                }
+                for s in "ab"
+            ],
+            "executions": [
+                {
+                    "side": s,
+                    "turn": 0,
+                    "code": rng.choice(codes),
+                    "language": "python",
+                    "environment": "interpreter",
+                    "is_edited": False,
+                    "status": "ok",
+                    "exit_code": 0,
+                    "signal": None,
+                    "wall_ms": 120,
+                    "cpu_ms": 80,
+                    "stdout": f"result {i}",
+                    "stderr": "",
+                    "stdout_truncated": False,
+                    "stderr_truncated": False,
+                    "artifacts": [],
+                    "tstamp": 1.7e9 + i,
+                }
+                for s in "ab"
+            ],
+            "events": [
+                {
+                    "kind": "rerun",
+                    "side": "a",
+                    "turn": 0,
+                    "tstamp": 1.7e9 + i,
+                    "data": '{"edited":true}',
+                }
+            ]
+            if i % 5 == 0
+            else [],
+            "category": "algorithms",
+            "language": "python",
+            "environment": "interpreter",
+            "sampling_prob": 1 / 190,
+            "tstamp": 1.7e9 + i,
+            "vote_time": "2026-01-01T00:00:00Z",
+            "battle_tstamp": 1.7e9 + i,
+            "is_anonymous": True,
+            "anonymity_note": "",
+            "is_valid": True,
+            "invalid_reason": "",
+            "battle_status": "voted",
+            "void_reason": "",
             "rater_id": f"{rng.getrandbits(256):064x}",
-        }  # fmt: skip
+        }
 
 
 def _peak_mb() -> float:
@@ -130,8 +184,14 @@ def run_synthetic(fmt: str, n: int) -> dict[str, Any]:
         writer.close()
         seconds = time.perf_counter() - start
         size = path.stat().st_size
-    return {"rows": n, "seconds": seconds, "rows_per_s": n / seconds, "file_mb": size / 2**20,
-            "baseline_mb": baseline, "peak_mb": _peak_mb()}  # fmt: skip
+    return {
+        "rows": n,
+        "seconds": seconds,
+        "rows_per_s": n / seconds,
+        "file_mb": size / 2**20,
+        "baseline_mb": baseline,
+        "peak_mb": _peak_mb(),
+    }
 
 
 # --- database -------------------------------------------------------------------------------
@@ -149,39 +209,98 @@ def _inserts() -> list[tuple[Any, dict[str, str], str]]:
     from arena.runs.models import Execution
 
     return [
-        (LanguageModel, {"name": "'bench-' || i", "provider": "'replay'",
-                         "model_id": "'demo-atlas'"}, "FROM generate_series(0, 19) i"),
+        (
+            LanguageModel,
+            {"name": "'bench-' || i", "provider": "'replay'", "model_id": "'demo-atlas'"},
+            "FROM generate_series(0, 19) i",
+        ),
         (Rater, {"uuid": "md5('rater' || i)::uuid"}, "FROM generate_series(0, 9999) i"),
-        (Battle, {"id": "battle", "rater_id": "rater", "model_a_id": "ma", "model_b_id": "mb",
-                  "sampling_prob": "1.0 / 380", "category": "'algorithms'",
-                  "language": "'python'", "environment": "'interpreter'", "status": "'voted'",
-                  "created_at": "t", "updated_at": "t"}, "FROM bench_ids"),
-        (Turn, {"battle_id": "battle", "index": "0", "created_at": "t",
+        (
+            Battle,
+            {
+                "id": "battle",
+                "rater_id": "rater",
+                "model_a_id": "ma",
+                "model_b_id": "mb",
+                "sampling_prob": "1.0 / 380",
+                "category": "'algorithms'",
+                "language": "'python'",
+                "environment": "'interpreter'",
+                "status": "'voted'",
+                "created_at": "t",
+                "updated_at": "t",
+            },
+            "FROM bench_ids",
+        ),
+        (
+            Turn,
+            {
+                "battle_id": "battle",
+                "index": "0",
+                "created_at": "t",
                 "prompt": "'Write a Python program that prints the first ' || i || "
-                          "' prime numbers. ' || repeat('Use a sieve and explain. ', 5)"},
-         "FROM bench_ids"),
-        (Response, {"turn_id": "tu.id", "side": "s.side", "status": "'done'",
-                    "model_id": "CASE s.side WHEN 'a' THEN b.ma ELSE b.mb END",
-                    "text": f"'Here is a program:' || {NL} || '```python' || {NL} || "
-                            f"{ANSWER_CODE} || '```' || {NL} || repeat('It prints squares. ', 20)",
-                    "code": ANSWER_CODE, "code_language": "'python'", "ttft_ms": "300",
-                    "total_ms": "4000", "input_tokens": "80", "output_tokens": "400",
-                    "created_at": "b.t"},
-         "FROM bench_ids b JOIN battles_turn tu ON tu.battle_id = b.battle "
-         "CROSS JOIN (VALUES ('a'), ('b')) s(side)"),
-        (Execution, {"response_id": "r.id", "code": "r.code", "language": "'python'",
-                     "environment": "'interpreter'", "status": "'ok'",
-                     "stdout": f"repeat(r.id || {NL}, 20)", "exit_code": "0", "wall_ms": "120",
-                     "cpu_ms": "80", "created_at": "r.created_at"},
-         "FROM battles_response r JOIN battles_turn tu ON tu.id = r.turn_id "
-         "JOIN bench_ids b ON b.battle = tu.battle_id"),
-        (InteractionEvent, {"battle_id": "battle", "kind": "'rerun'", "created_at": "t",
-                            "data": "'{\"edited\": true, \"language\": \"python\"}'"},
-         "FROM bench_ids WHERE i % 5 = 0"),
-        (Vote, {"battle_id": "battle", "rater_id": "rater", "created_at": "t",
-                "winner": "(ARRAY['model_a', 'model_b', 'tie', 'both_bad'])[1 + i % 4]"},
-         "FROM bench_ids"),
-    ]  # fmt: skip
+                "' prime numbers. ' || repeat('Use a sieve and explain. ', 5)",
+            },
+            "FROM bench_ids",
+        ),
+        (
+            Response,
+            {
+                "turn_id": "tu.id",
+                "side": "s.side",
+                "status": "'done'",
+                "model_id": "CASE s.side WHEN 'a' THEN b.ma ELSE b.mb END",
+                "text": f"'Here is a program:' || {NL} || '```python' || {NL} || "
+                f"{ANSWER_CODE} || '```' || {NL} || repeat('It prints squares. ', 20)",
+                "code": ANSWER_CODE,
+                "code_language": "'python'",
+                "ttft_ms": "300",
+                "total_ms": "4000",
+                "input_tokens": "80",
+                "output_tokens": "400",
+                "created_at": "b.t",
+            },
+            "FROM bench_ids b JOIN battles_turn tu ON tu.battle_id = b.battle "
+            "CROSS JOIN (VALUES ('a'), ('b')) s(side)",
+        ),
+        (
+            Execution,
+            {
+                "response_id": "r.id",
+                "code": "r.code",
+                "language": "'python'",
+                "environment": "'interpreter'",
+                "status": "'ok'",
+                "stdout": f"repeat(r.id || {NL}, 20)",
+                "exit_code": "0",
+                "wall_ms": "120",
+                "cpu_ms": "80",
+                "created_at": "r.created_at",
+            },
+            "FROM battles_response r JOIN battles_turn tu ON tu.id = r.turn_id "
+            "JOIN bench_ids b ON b.battle = tu.battle_id",
+        ),
+        (
+            InteractionEvent,
+            {
+                "battle_id": "battle",
+                "kind": "'rerun'",
+                "created_at": "t",
+                "data": '\'{"edited": true, "language": "python"}\'',
+            },
+            "FROM bench_ids WHERE i % 5 = 0",
+        ),
+        (
+            Vote,
+            {
+                "battle_id": "battle",
+                "rater_id": "rater",
+                "created_at": "t",
+                "winner": "(ARRAY['model_a', 'model_b', 'tie', 'both_bad'])[1 + i % 4]",
+            },
+            "FROM bench_ids",
+        ),
+    ]
 
 
 def _literal(value: Any) -> str:
@@ -257,8 +376,14 @@ def run_database(fmt: str) -> dict[str, Any]:
         result = export_votes(ExportFilters(), fmt, Path(tmp) / "out", secret=b"bench-secret")
         seconds = time.perf_counter() - start
         size = result.data_file.stat().st_size
-    return {"rows": result.rows, "seconds": seconds, "rows_per_s": result.rows / seconds,
-            "file_mb": size / 2**20, "baseline_mb": baseline, "peak_mb": _peak_mb()}  # fmt: skip
+    return {
+        "rows": result.rows,
+        "seconds": seconds,
+        "rows_per_s": result.rows / seconds,
+        "file_mb": size / 2**20,
+        "baseline_mb": baseline,
+        "peak_mb": _peak_mb(),
+    }
 
 
 # --- subprocess plumbing --------------------------------------------------------------------
@@ -266,18 +391,24 @@ def run_database(fmt: str) -> dict[str, Any]:
 
 def _child(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT,
-        env={**os.environ, **(env or {})}, check=False,
-    )  # fmt: skip
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _line(kind: str, fmt: str, r: dict[str, Any]) -> str:
-    return (f"{kind:<9} {fmt:<8} {r['rows']:>9,} rows {r['seconds']:8.1f} s "
-            f"{r['rows_per_s']:>9,.0f} rows/s  peak RSS {r['peak_mb']:6.0f} MB "
-            f"(after imports {r['baseline_mb']:4.0f} MB)  file {r['file_mb']:8.1f} MB")  # fmt: skip
+    return (
+        f"{kind:<9} {fmt:<8} {r['rows']:>9,} rows {r['seconds']:8.1f} s "
+        f"{r['rows_per_s']:>9,.0f} rows/s  peak RSS {r['peak_mb']:6.0f} MB "
+        f"(after imports {r['baseline_mb']:4.0f} MB)  file {r['file_mb']:8.1f} MB"
+    )
 
 
 def test_synthetic_writer_memory_stays_flat() -> None:
@@ -296,8 +427,9 @@ def test_synthetic_writer_memory_stays_flat() -> None:
 )
 def test_database_export_throughput_and_memory() -> None:
     env = {"DATABASE_URL": os.environ["EXPORTS_BENCH_DATABASE_URL"], "SECRET_KEY": "bench"}
-    sizes = [int(s) for s in os.environ.get("EXPORTS_BENCH_DB_SIZES", "50000,200000,1000000")
-             .split(",")]  # fmt: skip
+    sizes = [
+        int(s) for s in os.environ.get("EXPORTS_BENCH_DB_SIZES", "50000,200000,1000000").split(",")
+    ]
     peaks = []
     for n in sizes:
         start = time.perf_counter()

@@ -114,22 +114,45 @@ def test_hidden_models_are_left_out_and_the_rest_reranked(
     for name in ("a", "b", "c"):
         make_model(name=name)
     make_model(name="secret", is_public=False)
-    rows = [("secret", 1200, 1150, 1250), ("a", 1100, 1080, 1120), ("b", 1090, 1070, 1110),
-            ("c", 900, 880, 920)]  # fmt: skip
+    rows = [
+        ("secret", 1200, 1150, 1250),
+        ("a", 1100, 1080, 1120),
+        ("b", 1090, 1070, 1110),
+        ("c", 900, 880, 920),
+    ]
     LeaderboardSnapshot.objects.create(
-        scope="overall", n_votes=200, params={"bootstrap": 100},
-        data={"models": [{"model": m, "bt": bt, "bt_ci_low": lo, "bt_ci_high": hi, "elo": bt,
-                          "battles": 50, "rank_ub": 0} for m, bt, lo, hi in rows],
-              "win_fraction": [[None, 0.9, 0.9, 1.0], [0.1, None, 0.5, 0.8],
-                               [0.1, 0.5, None, 0.8], [0.0, 0.2, 0.2, None]],
-              "battle_count": [[0, 20, 20, 10], [20, 0, 20, 10], [20, 20, 0, 10],
-                               [10, 10, 10, 0]]},
-    )  # fmt: skip
+        scope="overall",
+        n_votes=200,
+        params={"bootstrap": 100},
+        data={
+            "models": [
+                {
+                    "model": m,
+                    "bt": bt,
+                    "bt_ci_low": lo,
+                    "bt_ci_high": hi,
+                    "elo": bt,
+                    "battles": 50,
+                    "rank_ub": 0,
+                }
+                for m, bt, lo, hi in rows
+            ],
+            "win_fraction": [
+                [None, 0.9, 0.9, 1.0],
+                [0.1, None, 0.5, 0.8],
+                [0.1, 0.5, None, 0.8],
+                [0.0, 0.2, 0.2, None],
+            ],
+            "battle_count": [[0, 20, 20, 10], [20, 0, 20, 10], [20, 20, 0, 10], [10, 10, 10, 0]],
+        },
+    )
     page = client.get("/leaderboard/")
     html = page.content.decode()
     assert [(r.model, r.rank) for r in page.context["board"].ranked] == [
-        ("a", 1), ("b", 1), ("c", 3)
-    ]  # fmt: skip
+        ("a", 1),
+        ("b", 1),
+        ("c", 3),
+    ]
     assert "secret" not in html
     assert "a beat c in 80% of their battles" in html
     assert client.get("/leaderboard/models/secret/").status_code == 404
@@ -149,8 +172,12 @@ def test_the_model_page_head_to_head_matches_the_votes(
     assert page.status_code == 200
     record = page.context["records"][0]
     assert (record.opponent, record.wins, record.losses, record.ties, record.both_bad) == (
-        "org/rival-1.5", 4, 1, 1, 1
-    )  # fmt: skip
+        "org/rival-1.5",
+        4,
+        1,
+        1,
+        1,
+    )
     assert "80%" in html  # 4 wins of 5 decided battles
     assert 'href="/leaderboard/models/org/rival-1.5/"' in html
     assert client.get("/leaderboard/models/org/rival-1.5/").status_code == 200
@@ -170,14 +197,16 @@ def test_a_model_without_votes_has_a_calm_page(
 
 @pytest.mark.parametrize(
     ("query", "message"),
-    [({"scope": "bogus"}, "There is no leaderboard called “bogus”."),
-     ({"scope": "language:"}, "There is no leaderboard called"),
-     ({"scope": "x" * 500}, "There is no leaderboard called"),
-     ({"from": "2025-13-01"}, "Dates must look like 2025-01-31."),
-     ({"to": "yesterday"}, "Dates must look like 2025-01-31."),
-     ({"from": "2025-03-01", "to": "2025-02-01"}, "The start date is after the end date."),
-     ({"window": "forever"}, "Unknown time window")],
-)  # fmt: skip
+    [
+        ({"scope": "bogus"}, "There is no leaderboard called “bogus”."),
+        ({"scope": "language:"}, "There is no leaderboard called"),
+        ({"scope": "x" * 500}, "There is no leaderboard called"),
+        ({"from": "2025-13-01"}, "Dates must look like 2025-01-31."),
+        ({"to": "yesterday"}, "Dates must look like 2025-01-31."),
+        ({"from": "2025-03-01", "to": "2025-02-01"}, "The start date is after the end date."),
+        ({"window": "forever"}, "Unknown time window"),
+    ],
+)
 def test_a_bad_query_gets_a_clear_message(
     client: Client, trio: list[LanguageModel], query: dict[str, str], message: str
 ) -> None:
@@ -222,9 +251,10 @@ def test_a_date_range_is_computed_from_the_votes_in_it(
 
 def test_an_htmx_filter_swaps_only_the_board(client: Client, trio: list[LanguageModel]) -> None:
     page = client.get(
-        "/leaderboard/", {"scope": "language:python"},
+        "/leaderboard/",
+        {"scope": "language:python"},
         headers={"HX-Request": "true", "HX-Target": "board"},
-    )  # fmt: skip
+    )
     html = page.content.decode()
     assert html.lstrip().startswith('<section id="board"')
     assert "<html" not in html
@@ -238,12 +268,28 @@ def test_no_snapshot_yet_says_so(client: Client) -> None:
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [({"models": [], "error": "the comparison graph is broken"}, "could not be computed"),
-     ({"models": [], "error": ""}, "No rated models to show"),
-     ({"models": [{"model": "solo", "bt": 1000.0, "bt_ci_low": 1000.0, "bt_ci_high": 1000.0,
-                   "elo": 1000.0, "battles": 40}], "win_fraction": [[None]],
-       "battle_count": [[0]]}, "solo")],
-)  # fmt: skip
+    [
+        ({"models": [], "error": "the comparison graph is broken"}, "could not be computed"),
+        ({"models": [], "error": ""}, "No rated models to show"),
+        (
+            {
+                "models": [
+                    {
+                        "model": "solo",
+                        "bt": 1000.0,
+                        "bt_ci_low": 1000.0,
+                        "bt_ci_high": 1000.0,
+                        "elo": 1000.0,
+                        "battles": 40,
+                    }
+                ],
+                "win_fraction": [[None]],
+                "battle_count": [[0]],
+            },
+            "solo",
+        ),
+    ],
+)
 def test_degenerate_snapshots_render_a_message(
     client: Client, make_model: Callable[..., LanguageModel], data: dict[str, Any], message: str
 ) -> None:
@@ -313,22 +359,42 @@ def test_the_overall_board_shows_the_style_controlled_rank_and_effects(
     style = [("a", 1000, 950, 1050), ("b", 1010, 960, 1060), ("c", 850, 830, 870)]
 
     def models(values: list[tuple[str, int, int, int]]) -> list[dict[str, Any]]:
-        return [{"model": m, "bt": bt, "bt_ci_low": lo, "bt_ci_high": hi, "elo": bt,
-                 "battles": 50, "rank_ub": 0} for m, bt, lo, hi in values]  # fmt: skip
+        return [
+            {
+                "model": m,
+                "bt": bt,
+                "bt_ci_low": lo,
+                "bt_ci_high": hi,
+                "elo": bt,
+                "battles": 50,
+                "rank_ub": 0,
+            }
+            for m, bt, lo, hi in values
+        ]
 
-    coefficient = {"feature": "chars", "coefficient": 0.2, "ci_low": 0.1, "ci_high": 0.3,
-                   "rating_points": 34.7}  # fmt: skip
+    coefficient = {
+        "feature": "chars",
+        "coefficient": 0.2,
+        "ci_low": 0.1,
+        "ci_high": 0.3,
+        "rating_points": 34.7,
+    }
     LeaderboardSnapshot.objects.create(
-        scope="overall", n_votes=150,
-        data={"models": models(rows),
-              "style_control": {"models": models(style), "coefficients": [coefficient]}},
-    )  # fmt: skip
+        scope="overall",
+        n_votes=150,
+        data={
+            "models": models(rows),
+            "style_control": {"models": models(style), "coefficients": [coefficient]},
+        },
+    )
     page = client.get("/leaderboard/")
     html = page.content.decode()
     ranked = page.context["board"].ranked
     assert [(r.model, r.rank, r.style_rank) for r in ranked] == [
-        ("a", 1, 1), ("b", 2, 1), ("c", 3, 3)
-    ]  # fmt: skip
+        ("a", 1, 1),
+        ("b", 2, 1),
+        ("c", 3, 3),
+    ]
     assert "Rank (StyleCtrl)" in html
     assert "Answer length 35 points" in html
     assert "(95% CI 17 to 52)" in html

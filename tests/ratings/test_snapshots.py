@@ -79,10 +79,15 @@ def test_it_writes_a_snapshot_per_scope_and_window(
     stored = {(s.scope, s.window_days): s.n_votes for s in LeaderboardSnapshot.objects.all()}
     assert stored == {
         (scope, days): votes
-        for scope, votes in [("overall", 2), ("language:python", 1), ("language:rust", 1),
-                             ("environment:console", 1), ("category:algorithms", 1)]
+        for scope, votes in [
+            ("overall", 2),
+            ("language:python", 1),
+            ("language:rust", 1),
+            ("environment:console", 1),
+            ("category:algorithms", 1),
+        ]
         for days in (0, 30)
-    }  # fmt: skip
+    }
 
 
 def test_the_recent_window_leaves_out_older_votes(
@@ -167,8 +172,15 @@ def test_a_settings_change_refreshes_the_snapshots(
 
 def row(model: str, bt: float, low: float, high: float, battles: int = 50) -> dict[str, Any]:
     counts = {"wins": 0, "losses": 0, "ties": 0, "both_bad": 0, "rank_ub": 0}
-    return {"model": model, "bt": bt, "bt_ci_low": low, "bt_ci_high": high, "elo": bt,
-            "battles": battles, **counts}  # fmt: skip
+    return {
+        "model": model,
+        "bt": bt,
+        "bt_ci_low": low,
+        "bt_ci_high": high,
+        "elo": bt,
+        "battles": battles,
+        **counts,
+    }
 
 
 def models_named(*names: str) -> dict[str, LanguageModel]:
@@ -176,16 +188,27 @@ def models_named(*names: str) -> dict[str, LanguageModel]:
 
 
 def test_removing_a_hidden_model_recomputes_the_ranks() -> None:
-    data = {"models": [row("hidden", 1200, 1150, 1250), row("a", 1100, 1080, 1120),
-                       row("b", 1090, 1070, 1110), row("c", 900, 880, 920)]}  # fmt: skip
+    data = {
+        "models": [
+            row("hidden", 1200, 1150, 1250),
+            row("a", 1100, 1080, 1120),
+            row("b", 1090, 1070, 1110),
+            row("c", 900, 880, 920),
+        ]
+    }
     board = public_board(data, models_named("a", "b", "c"), min_votes=10)
     assert [(r.model, r.rank) for r in board.ranked] == [("a", 1), ("b", 1), ("c", 3)]
     assert board.ranked[0].organization == "a org"
 
 
 def test_models_under_the_vote_minimum_are_preliminary_and_not_ranked() -> None:
-    data = {"models": [row("new", 1300, 1000, 1600, battles=3), row("a", 1100, 1080, 1120),
-                       row("b", 900, 880, 920)]}  # fmt: skip
+    data = {
+        "models": [
+            row("new", 1300, 1000, 1600, battles=3),
+            row("a", 1100, 1080, 1120),
+            row("b", 900, 880, 920),
+        ]
+    }
     board = public_board(data, models_named("new", "a", "b"), min_votes=10)
     assert [(r.model, r.rank) for r in board.ranked] == [("a", 1), ("b", 2)]
     assert [(r.model, r.rank) for r in board.preliminary] == [("new", None)]
@@ -207,8 +230,13 @@ def test_head_to_head_counts_each_outcome_from_the_models_side(
     cast(rival, other, "model_a")  # not mine
     records = {r.opponent: r for r in head_to_head(me)}
     assert set(records) == {"rival", "other"}
-    assert (records["rival"].wins, records["rival"].losses, records["rival"].ties,
-            records["rival"].both_bad, records["rival"].battles) == (2, 2, 1, 1, 6)  # fmt: skip
+    assert (
+        records["rival"].wins,
+        records["rival"].losses,
+        records["rival"].ties,
+        records["rival"].both_bad,
+        records["rival"].battles,
+    ) == (2, 2, 1, 1, 6)
     assert records["rival"].win_rate == 0.5
     assert (records["other"].wins, records["other"].battles) == (1, 1)
 
@@ -259,17 +287,32 @@ def test_style_rows_measure_answer_length_and_execution_success_per_side(
     answers = {r.side: r for r in Response.objects.filter(turn__battle=vote.battle)}
     Response.objects.filter(pk=answers["a"].pk).update(text="x" * 120)
     Response.objects.filter(pk=answers["b"].pk).update(text="y" * 30)
-    Execution.objects.create(response=answers["a"], code="print(1)", language="python",
-                             status=Execution.Status.OK)  # fmt: skip
-    Execution.objects.create(response=answers["b"], code="print(", language="python",
-                             status=Execution.Status.COMPILE_ERROR)  # fmt: skip
+    Execution.objects.create(
+        response=answers["a"], code="print(1)", language="python", status=Execution.Status.OK
+    )
+    Execution.objects.create(
+        response=answers["b"],
+        code="print(",
+        language="python",
+        status=Execution.Status.COMPILE_ERROR,
+    )
     [row] = style_rows(Vote.objects.all())
     assert (row["chars_a"], row["chars_b"], row["exec_ok_a"], row["exec_ok_b"]) == (120, 30, 1, 0)
 
 
 def test_style_control_without_any_varying_feature_is_an_error_not_a_crash() -> None:
-    rows = [{"model_a": "a", "model_b": "b", "winner": w, "chars_a": 5, "chars_b": 5,
-             "exec_ok_a": 1, "exec_ok_b": 1} for w in ("model_a", "model_b")]  # fmt: skip
+    rows = [
+        {
+            "model_a": "a",
+            "model_b": "b",
+            "winner": w,
+            "chars_a": 5,
+            "chars_b": 5,
+            "exec_ok_a": 1,
+            "exec_ok_b": 1,
+        }
+        for w in ("model_a", "model_b")
+    ]
     assert style_control_data(rows)["error"] == "no style feature varies"
 
 
@@ -307,7 +350,12 @@ def test_refresh_requests_during_a_refresh_fold_into_one_more_round(
 
 
 def test_a_row_with_a_missing_or_non_finite_number_is_left_out() -> None:
-    data = {"models": [row("a", 1100, 1080, 1120), row("b", float("nan"), 0, 1),
-                       {"model": "c", "bt": 900}]}  # fmt: skip
+    data = {
+        "models": [
+            row("a", 1100, 1080, 1120),
+            row("b", float("nan"), 0, 1),
+            {"model": "c", "bt": 900},
+        ]
+    }
     board = public_board(data, models_named("a", "b", "c"), min_votes=10)
     assert [r.model for r in board.rows] == ["a"]

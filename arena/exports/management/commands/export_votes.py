@@ -29,22 +29,32 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--format", choices=FORMATS, required=True)
-        parser.add_argument("--output", required=True, metavar="PATH",
-                            help="a directory, or a file ending in .zip")  # fmt: skip
+        parser.add_argument(
+            "--output", required=True, metavar="PATH", help="a directory, or a file ending in .zip"
+        )
         parser.add_argument("--since", metavar="YYYY-MM-DD", help="votes from this UTC day on")
         parser.add_argument("--until", metavar="YYYY-MM-DD", help="votes up to this UTC day")
-        parser.add_argument("--models", action="append", default=[], metavar="A,B",
-                            help="battles where either side is one of these models")  # fmt: skip
+        parser.add_argument(
+            "--models",
+            action="append",
+            default=[],
+            metavar="A,B",
+            help="battles where either side is one of these models",
+        )
         parser.add_argument("--category", default="")
         parser.add_argument("--language", default="")
         parser.add_argument("--environment", default="")
         parser.add_argument("--valid-only", action="store_true")
         parser.add_argument("--anonymous-only", action="store_true")
-        parser.add_argument("--counted", action="store_true",
-                            help="exactly the votes the leaderboards count")  # fmt: skip
-        parser.add_argument("--secret-file", metavar="FILE",
-                            help=f"pseudonym key of this release (else ${SECRET_ENV}, "
-                                 "else a random one: rater ids then differ per run)")  # fmt: skip
+        parser.add_argument(
+            "--counted", action="store_true", help="exactly the votes the leaderboards count"
+        )
+        parser.add_argument(
+            "--secret-file",
+            metavar="FILE",
+            help=f"pseudonym key of this release (else ${SECRET_ENV}, "
+            "else a random one: rater ids then differ per run)",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -53,10 +63,12 @@ class Command(BaseCommand):
         output = Path(options["output"])
         bar = None if options["no_progress"] else ProgressBar(self.stderr)
         if output.suffix == ".zip":
-            with tempfile.TemporaryDirectory(dir=output.parent if output.parent.exists() else None
-                                             ) as tmp:  # fmt: skip
-                result = export_votes(filters, options["format"], Path(tmp) / output.stem,
-                                      secret=secret, progress=bar)  # fmt: skip
+            with tempfile.TemporaryDirectory(
+                dir=output.parent if output.parent.exists() else None
+            ) as tmp:
+                result = export_votes(
+                    filters, options["format"], Path(tmp) / output.stem, secret=secret, progress=bar
+                )
                 write_zip(result.directory, output)
         else:
             if output.exists() and not output.is_dir():
@@ -93,8 +105,10 @@ class Command(BaseCommand):
         else:
             secret = os.environ.get(SECRET_ENV, "").strip()
         if not secret:
-            self.stderr.write("No --secret-file or $ARENA_EXPORT_SECRET: using a random "
-                              "pseudonym key, not saved (rater ids differ per run).")  # fmt: skip
+            self.stderr.write(
+                "No --secret-file or $ARENA_EXPORT_SECRET: using a random "
+                "pseudonym key, not saved (rater ids differ per run)."
+            )
             return secrets.token_bytes(32)
         if len(secret) < MIN_SECRET_CHARS:
             raise CommandError(f"the pseudonym secret needs at least {MIN_SECRET_CHARS} characters")
