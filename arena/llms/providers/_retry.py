@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from arena.llms.types import ModelSpec, ProviderError, StreamEvent
+from arena.llms.types import Message, ModelSpec, ProviderError, StreamEvent
 
 # A local server (vLLM, Ollama, llama.cpp) ignores the key, but the SDKs insist on one.
 NO_KEY_PLACEHOLDER = "not-needed"
@@ -174,3 +174,43 @@ def transport_failure(err: BaseException, model: ModelSpec) -> ProviderError | N
     if names & {"TransportError", "APIConnectionError"}:
         return RetryableError("the connection to the model server was lost")
     return None
+
+
+class SdkProvider:
+    """What both SDK adapters share: a fresh client per answer, with the SDK's own
+    retries off (ours retry only before the first token), closed however the stream ends.
+    Subclasses say how to build their client and how to run one attempt."""
+
+    def __init__(
+        self,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.sleep = sleep
+
+    def stream(self, model: ModelSpec, messages: list[Message]) -> Iterator[StreamEvent]:
+        key = api_key_for(model)
+        client = self._client(model, key)
+        try:
+            yield from stream_with_retries(
+                lambda: self._attempt(client, model, messages, key),
+                max_retries=model.max_retries,
+                policy=self.retry_policy,
+                sleep=self.sleep,
+            )
+        finally:
+            client.close()
+
+    def _client(self, model: ModelSpec, key: str) -> Any:
+        raise NotImplementedError
+
+    def _attempt(
+        self, client: Any, model: ModelSpec, messages: list[Message], key: str
+    ) -> Generator[StreamEvent, None, None]:
+        raise NotImplementedError
+
+
+def connect_timeout(model: ModelSpec) -> float:
+    return min(model.timeout_s, MAX_CONNECT_TIMEOUT_S)

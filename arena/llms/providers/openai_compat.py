@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, cast
 
 import openai
@@ -13,14 +12,12 @@ from openai import Stream
 from openai.types.chat import ChatCompletionChunk
 
 from arena.llms.providers._retry import (
-    MAX_CONNECT_TIMEOUT_S,
     RetryableError,
-    RetryPolicy,
-    api_key_for,
+    SdkProvider,
+    connect_timeout,
     safe_text,
     server_message,
     status_error,
-    stream_with_retries,
     transport_failure,
 )
 from arena.llms.providers._think import ThinkSplitter
@@ -49,35 +46,14 @@ EXTRA_BODY_PARAMS = frozenset({"top_k", "min_p", "repetition_penalty"})
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
-class OpenAICompatProvider:
-    def __init__(
-        self,
-        *,
-        retry_policy: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.retry_policy = retry_policy or RetryPolicy()
-        self.sleep = sleep
-
-    def stream(self, model: ModelSpec, messages: list[Message]) -> Iterator[StreamEvent]:
-        key = api_key_for(model)
-        client = openai.OpenAI(
+class OpenAICompatProvider(SdkProvider):
+    def _client(self, model: ModelSpec, key: str) -> openai.OpenAI:
+        return openai.OpenAI(
             api_key=key,
             base_url=model.base_url or None,
-            timeout=openai.Timeout(
-                model.timeout_s, connect=min(model.timeout_s, MAX_CONNECT_TIMEOUT_S)
-            ),
+            timeout=openai.Timeout(model.timeout_s, connect=connect_timeout(model)),
             max_retries=0,  # retries are ours: only before the first token
         )
-        try:
-            yield from stream_with_retries(
-                lambda: self._attempt(client, model, messages, key),
-                max_retries=model.max_retries,
-                policy=self.retry_policy,
-                sleep=self.sleep,
-            )
-        finally:
-            client.close()
 
     def _attempt(
         self, client: openai.OpenAI, model: ModelSpec, messages: list[Message], key: str
