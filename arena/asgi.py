@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "arena.settings")
@@ -16,6 +19,9 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from arena import jobs  # noqa: E402
 from arena.battles.routing import websocket_urlpatterns  # noqa: E402
+from arena.battles.services import forget_open_pages  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
 
@@ -31,9 +37,18 @@ class EmbeddedJobs:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if not self.ready:
             self.ready = True
-            jobs.remember_server_loop()
-            await jobs.recover_orphans_async()
+            if settings.JOBS_MODE == "inline":  # Celery workers recover their own rows
+                jobs.remember_server_loop()
+                await sync_to_async(_recover)()
         await self.app(scope, receive, send)
+
+
+def _recover() -> None:
+    jobs.recover_orphans(jobs.worker_name())
+    try:
+        forget_open_pages()
+    except Exception:  # e.g. the database is not migrated yet; pages will say so
+        log.exception("could not reset the open-page counts")
 
 
 application = EmbeddedJobs(

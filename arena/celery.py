@@ -1,13 +1,27 @@
-"""Celery app for service mode. In embedded mode jobs never reach a broker (see arena/jobs.py)."""
+"""Celery app for service mode: one task runs any registered job by name (arena/jobs.py).
+In embedded mode jobs never reach a broker."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_ready
+
+from arena import jobs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "arena.settings")
 
 app = Celery("arena")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+
+
+@app.task(name="arena.jobs.run", ignore_result=True)
+def run_job(name: str, *args: Any) -> None:
+    jobs.run(name, *args)
+
+
+@worker_ready.connect
+def _fail_what_a_previous_worker_left(**_: object) -> None:
+    jobs.recover_orphans(jobs.worker_name())

@@ -1,9 +1,17 @@
-"""Job dispatch: the same job functions run in both modes; only dispatch differs.
+"""The job registry: every background job by name, and how it is dispatched.
 
-Service mode hands the job id to a Celery worker. Embedded mode runs the job on a
-thread pool of the web process. There, the job is started from the server's own
-event loop (see `remember_server_loop`), so that its broadcasts travel through the
-in-memory channel layer on the loop that owns it, where the consumers listen.
+Apps register their jobs in `AppConfig.ready()` and start them by name:
+
+    jobs.register("runs.execute", execution_run, recover=recover_executions)
+    jobs.enqueue("runs.execute", execution.pk)
+
+The same job function runs in both modes; only dispatch differs. Service mode sends
+`(name, *args)` to Celery's one task, `arena.jobs.run` (arena/celery.py). Embedded mode
+runs the job on a thread pool of the web process, started from the server's own event
+loop (see `remember_server_loop`), so that its broadcasts travel through the in-memory
+channel layer on the loop that owns it, where the consumers listen.
+
+This module imports no app: apps import it.
 """
 
 from __future__ import annotations
@@ -14,17 +22,73 @@ import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
 log = logging.getLogger(__name__)
 
+JobFunction = Callable[..., None]
+# Fails what a dead worker of this name left claimed; returns how many rows it changed.
+Recovery = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: JobFunction
+    recover: Recovery | None = None
+    time_limit_s: int | None = None  # Celery kills a wedged job after this long
+
+
+_registry: dict[str, Job] = {}
+
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="arena-job")
 _server_loop: asyncio.AbstractEventLoop | None = None
 _running: set[asyncio.Future[Any]] = set()  # strong refs: the loop only keeps weak ones
+
+
+def register(
+    name: str,
+    func: JobFunction,
+    *,
+    recover: Recovery | None = None,
+    time_limit_s: int | None = None,
+) -> None:
+    existing = _registry.get(name)
+    if existing is not None and existing.func is not func:
+        raise ValueError(f"job {name!r} is already registered to {existing.func!r}")
+    _registry[name] = Job(name, func, recover, time_limit_s)
+
+
+def get(name: str) -> Job:
+    try:
+        return _registry[name]
+    except KeyError:
+        raise LookupError(f"no job named {name!r}; registered: {sorted(_registry)}") from None
+
+
+def names() -> list[str]:
+    return sorted(_registry)
+
+
+def enqueue(name: str, *args: Any) -> None:
+    """Start job `name(*args)` once the current transaction commits (never before: the
+    job reads rows this transaction writes)."""
+    job = get(name)  # an unknown name fails here, in the caller, not later in a worker
+    if settings.JOBS_MODE == "celery":
+        transaction.on_commit(lambda: _send_to_celery(job, args))
+    else:
+        transaction.on_commit(lambda: run_in_background(job.name, *args))
+
+
+def run(name: str, *args: Any) -> None:
+    """Run a job here and now (Celery's task and the embedded pool both end here)."""
+    get(name).func(*args)
 
 
 def worker_name() -> str:
@@ -33,58 +97,57 @@ def worker_name() -> str:
     return f"{mode}:{socket.gethostname()}"
 
 
+def recover_orphans(worker: str) -> dict[str, int]:
+    """Run every job's recovery for `worker`: on a Celery worker's start, and on the first
+    request of an embedded server. Each recovery fails rows claimed by a dead process."""
+    changed: dict[str, int] = {}
+    for job in _registry.values():
+        if job.recover is None:
+            continue
+        try:
+            changed[job.name] = job.recover(worker)
+        except Exception:  # e.g. the database is not migrated yet; pages will say so
+            log.exception("recovery of job %s failed", job.name)
+    return changed
+
+
+def _send_to_celery(job: Job, args: tuple[Any, ...]) -> None:
+    limits = {}
+    if job.time_limit_s is not None:
+        limits = {"soft_time_limit": job.time_limit_s, "time_limit": job.time_limit_s + 5}
+    current_app.send_task("arena.jobs.run", args=(job.name, *args), **limits)
+
+
+# --- embedded mode -----------------------------------------------------------------------
+
+
 def remember_server_loop() -> None:
     """Called from the ASGI app on its event loop (embedded mode)."""
     global _server_loop
     _server_loop = asyncio.get_running_loop()
 
 
-async def recover_orphans_async() -> None:
-    if settings.JOBS_MODE != "inline":
-        return  # Celery workers recover their own rows when they start
-    from arena.battles.models import Battle
-    from arena.exports.services import export_recover_orphans
-    from arena.runs.services import recover_orphans
-
-    try:
-        await sync_to_async(recover_orphans)(worker_name())
-        await sync_to_async(export_recover_orphans)(worker_name())
-        # Pages open before the restart are gone; counting them would keep jobs alive.
-        await Battle.objects.filter(watchers__gt=0).aupdate(watchers=0)
-    except Exception:  # e.g. the database is not migrated yet; pages will say so
-        log.exception("could not recover orphaned jobs")
-
-
-def enqueue(task: Any, *args: Any) -> None:
-    """Start `task(*args)` once the current transaction commits (never before: the
-    job reads rows this transaction writes)."""
-    if settings.JOBS_MODE == "celery":
-        transaction.on_commit(lambda: task.delay(*args))
-    else:
-        transaction.on_commit(lambda: run_in_background(task, *args))
-
-
-def run_in_background(func: Callable[..., Any], *args: Any) -> None:
+def run_in_background(name: str, *args: Any) -> None:
     loop = _server_loop
     if loop is not None and loop.is_running():
-        asyncio.run_coroutine_threadsafe(_run_on_loop(func, args), loop)
+        asyncio.run_coroutine_threadsafe(_run_on_loop(name, args), loop)
     else:  # management commands and sync tests: no server loop, no consumers to reach
-        threading.Thread(target=_run_guarded, args=(func, args), daemon=True).start()
+        threading.Thread(target=_run_guarded, args=(name, args), daemon=True).start()
 
 
-async def _run_on_loop(func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+async def _run_on_loop(name: str, args: tuple[Any, ...]) -> None:
     future = asyncio.ensure_future(
-        sync_to_async(_run_guarded, thread_sensitive=False, executor=_pool)(func, args)
+        sync_to_async(_run_guarded, thread_sensitive=False, executor=_pool)(name, args)
     )
     _running.add(future)
     future.add_done_callback(_running.discard)
     await future
 
 
-def _run_guarded(func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+def _run_guarded(name: str, args: tuple[Any, ...]) -> None:
     try:
-        func(*args)
+        run(name, *args)
     except Exception:  # a job must record its own failure; this is the last resort
-        log.exception("background job %s%r crashed", getattr(func, "name", func), args)
+        log.exception("background job %s%r crashed", name, args)
     finally:
         close_old_connections()

@@ -176,7 +176,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "refresh-leaderboards": {
-        "task": "arena.ratings.tasks.refresh_leaderboards",
+        "task": "arena.jobs.run",
+        "args": ("ratings.refresh",),
         "schedule": envint("LEADERBOARD_REFRESH_SECONDS", 600),
     },
 }
@@ -249,5 +250,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
 }
 
-if (BASE_DIR / "arena" / "local_settings.py").exists():
+if (BASE_DIR / "arena" / "local_settings.py").exists():  # an operator's optional overrides
     from arena.local_settings import *  # noqa: F403

@@ -4,18 +4,23 @@ from django.contrib import admin
 from django.urls import include, path
 
 from arena.battles import views as battles
-from arena.runs import views as runs
 
 urlpatterns = [
     path("", battles.home, name="arena-home"),
     path("battles/new", battles.battle_new, name="arena-battle-new"),
-    # /battles/<id>/
     path("battles/<uuid:battle_id>/", battles.battle_detail, name="arena-battle"),
     path("battles/<uuid:battle_id>/vote", battles.battle_vote, name="arena-battle-vote"),
     path("battles/<uuid:battle_id>/turns", battles.battle_follow_up, name="arena-battle-follow-up"),
-    # /runs/
-    path("runs/<int:execution_id>/preview", runs.preview, name="arena-run-preview"),
-    path("runs/artifacts/<int:artifact_id>", runs.artifact, name="arena-run-artifact"),
+    path(
+        "battles/<uuid:battle_id>/runs/<int:execution_id>/preview",
+        battles.run_preview,
+        name="arena-run-preview",
+    ),
+    path(
+        "battles/<uuid:battle_id>/artifacts/<int:artifact_id>",
+        battles.run_artifact,
+        name="arena-run-artifact",
+    ),
     path(
         "battles/<uuid:battle_id>/responses/<int:response_id>/run",
         battles.battle_rerun,

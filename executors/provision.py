@@ -9,7 +9,7 @@ world-readable, and is bound read-only into the sandbox:
                  CPU on the CI-class host with ~150 fonts, more with more fonts installed)
   node/          npm install of typescript + @types/node (runtime/node-packages.json)
   rust/          a hard-linked copy of the host's rust toolchain when it lives where the
-                 sandbox uid cannot read it (root's home: reference trap 6)
+                 sandbox uid cannot read it (root's home is 0700)
 """
 
 from __future__ import annotations

@@ -86,6 +86,8 @@ def make_battle(make_model: Callable[..., LanguageModel]) -> Callable[..., Battl
                 model=battle.model_for(side),
                 status=answers,
                 text=f"```python\nprint('hello from {side}')\n```",
+                code=f"print('hello from {side}')\n" if answers == Response.Status.DONE else "",
+                code_language="python" if answers == Response.Status.DONE else "",
             )
         return battle
 

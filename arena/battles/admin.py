@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.contenttypes.admin import GenericTabularInline
 from django.http import HttpRequest
 
 from arena.battles.models import (
@@ -11,6 +12,7 @@ from arena.battles.models import (
     Turn,
     Vote,
 )
+from arena.runs.models import Execution
 
 
 class TurnInline(admin.TabularInline[Turn, Battle]):
@@ -61,6 +63,22 @@ class BattleAdmin(admin.ModelAdmin[Battle]):
     list_select_related = ("model_a", "model_b")
 
 
+class ExecutionInline(GenericTabularInline):
+    """The runs of an answer's program (the model's and the rater's edits)."""
+
+    model = Execution
+    ct_field = "owner_type"
+    ct_fk_field = "owner_id"
+    extra = 0
+    fields = ("language", "environment", "status", "is_edited", "wall_ms", "created_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Response)
 class ResponseAdmin(admin.ModelAdmin[Response]):
     list_display = (
@@ -86,6 +104,7 @@ class ResponseAdmin(admin.ModelAdmin[Response]):
         "finished_at",
     )
     list_select_related = ("turn", "model")
+    inlines = (ExecutionInline,)
 
 
 @admin.register(Vote)

@@ -4,9 +4,14 @@ the consumer re-reads the database, so a dropped message heals with the next one
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.contenttypes.models import ContentType
+
+from arena.battles.models import Response
+from arena.runs.models import Execution
 
 
 def battle_group(battle_id: uuid.UUID | str) -> str:
@@ -17,3 +22,19 @@ def battle_changed(battle_id: uuid.UUID | str) -> None:
     layer = get_channel_layer()
     if layer is not None:
         async_to_sync(layer.group_send)(battle_group(battle_id), {"type": "battle.changed"})
+
+
+def execution_changed(execution: Execution, **_: Any) -> None:
+    """Receiver of runs' `execution_changed`: an answer's run changed, so its battle did."""
+    if execution.owner_type_id != _response_type_id():
+        return  # not a battle's run
+    battle_id = (
+        Response.objects.filter(pk=execution.owner_id).values_list("turn__battle_id", flat=True)
+    ).first()
+    if battle_id is not None:
+        battle_changed(battle_id)
+
+
+def _response_type_id() -> int:
+    # ContentType caches per process, so this costs no query after the first call.
+    return ContentType.objects.get_for_model(Response).pk

@@ -10,54 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from executors.environments import canonical_language, environment_of
+
 FENCE = re.compile(
     r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)"
     r"(?:^(?P=indent)?(?P=fence)[`~]*[ \t]*$|\Z)",
     re.MULTILINE | re.DOTALL,
 )
 
-LANGUAGE_ALIASES = {
-    "python": "python",
-    "py": "python",
-    "python3": "python",
-    "javascript": "javascript",
-    "js": "javascript",
-    "node": "javascript",
-    "mjs": "javascript",
-    "typescript": "typescript",
-    "ts": "typescript",
-    "c": "c",
-    "h": "c",
-    "cpp": "cpp",
-    "c++": "cpp",
-    "cc": "cpp",
-    "cxx": "cpp",
-    "hpp": "cpp",
-    "java": "java",
-    "go": "go",
-    "golang": "go",
-    "rust": "rust",
-    "rs": "rust",
-    "bash": "bash",
-    "sh": "bash",
-    "shell": "bash",
-    "zsh": "bash",
-    "html": "html",
-    "htm": "html",
-    "xhtml": "html",
-}
-LANGUAGE_LABELS = {
-    "python": "Python",
-    "javascript": "JavaScript",
-    "typescript": "TypeScript",
-    "c": "C",
-    "cpp": "C++",
-    "java": "Java",
-    "go": "Go",
-    "rust": "Rust",
-    "bash": "Bash",
-    "html": "HTML",
-}
 # Blocks with these tags are install notes or console transcripts, not the program.
 INSTALL_TAGS = {"bash", "sh", "shell", "console", "zsh", "text", "plaintext", "txt", "output"}
 INSTALL_LINE = re.compile(r"^\s*(\$\s*)?(pip3?|npm|yarn|pnpm|uv|apt(-get)?|cargo|go get)\b")
@@ -66,8 +26,8 @@ INSTALL_LINE = re.compile(r"^\s*(\$\s*)?(pip3?|npm|yarn|pnpm|uv|apt(-get)?|cargo
 @dataclass(frozen=True)
 class ExtractedCode:
     code: str
-    language: str  # a key of LANGUAGE_LABELS
-    environment: str  # "interpreter" (console program) or "html" (a page to render)
+    language: str  # a canonical name (executors.environments.language_labels)
+    environment: str  # where it runs (executors.environments.ENVIRONMENT_LABELS)
 
 
 def extract_code(markdown: str) -> ExtractedCode | None:
@@ -80,11 +40,10 @@ def extract_code(markdown: str) -> ExtractedCode | None:
     if not programs:
         return None
     tag, body = max(programs, key=lambda block: len(block[1]))
-    language = LANGUAGE_ALIASES.get(tag) or guess_language(body)
+    language = (canonical_language(tag) if tag else None) or guess_language(body)
     if language is None:
         return None
-    environment = "html" if language == "html" else "interpreter"
-    return ExtractedCode(code=body.rstrip() + "\n", language=language, environment=environment)
+    return ExtractedCode(body.rstrip() + "\n", language, environment_of(language))
 
 
 def _is_install(tag: str, body: str) -> bool:

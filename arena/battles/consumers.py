@@ -10,16 +10,12 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.db.models import F
-from django.db.models.functions import Greatest
 from django.template.loader import render_to_string
-from django.utils import timezone
 
+from arena.battles import services
 from arena.battles.broadcast import battle_group
-from arena.battles.models import Battle
-from arena.battles.selectors import battle_view
-from arena.raters.models import Rater
-from arena.raters.services import SESSION_KEY
+from arena.battles.selectors import battle_for_rater, battle_view
+from arena.raters.services import known_rater
 
 TEMPLATE = "battles/battle.html"
 TURNS = "turns"
@@ -41,11 +37,11 @@ class BattleConsumer(AsyncWebsocketConsumer):
         await self.accept()
         # A snapshot on connect closes the race with broadcasts sent before joining.
         await self.send_changes()
-        await watching(self.battle_id, +1)
+        await database_sync_to_async(services.page_opened)(self.battle_id)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
-            await watching(self.battle_id, -1)
+            await database_sync_to_async(services.page_closed)(self.battle_id)
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -81,22 +77,8 @@ class BattleConsumer(AsyncWebsocketConsumer):
 
 @database_sync_to_async
 def may_watch(scope: dict[str, Any], battle_id: str) -> bool:
-    user = scope.get("user")
-    if user is not None and user.is_authenticated:
-        rater = Rater.objects.filter(user=user).first()
-    else:
-        session = scope.get("session")
-        rater_uuid = session.get(SESSION_KEY) if session is not None else None
-        rater = Rater.objects.filter(uuid=rater_uuid).first() if rater_uuid else None
-    return rater is not None and Battle.objects.filter(pk=battle_id, rater=rater).exists()
-
-
-@database_sync_to_async
-def watching(battle_id: str, change: int) -> None:
-    """Count open pages, so generation jobs know when the rater has left (generation.py)."""
-    Battle.objects.filter(pk=battle_id).update(
-        watchers=Greatest(F("watchers") + change, 0), seen_at=timezone.now()
-    )
+    rater = known_rater(scope.get("user"), scope.get("session"))
+    return battle_for_rater(battle_id, rater) is not None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from arena.battles.services import battle_void
 from arena.llms.models import LanguageModel
 from arena.llms.providers import get_provider
 from arena.llms.types import Message, ProviderError, Usage
+from arena.runs.services import execution_create
 
 log = logging.getLogger(__name__)
 
@@ -159,10 +160,8 @@ def _finish_done(response: Response) -> None:
     _check_anonymity(response)
     if extracted is not None:
         _record_battle_environment(response, extracted.language, extracted.environment)
-        from arena.runs.services import execution_create
-
         execution_create(
-            response=response,
+            owner=response,
             code=extracted.code,
             language=extracted.language,
             environment=extracted.environment,
@@ -204,3 +203,21 @@ def _record_battle_environment(response: Response, language: str, environment: s
     Battle.objects.filter(pk=response.turn.battle_id, language="").update(
         language=language, environment=environment
     )
+
+
+def recover_generations(worker: str) -> int:
+    """Fail the answers a previous life of this worker was streaming (their HTTP streams
+    died with it) and void their battles: half an answer is nothing fair to compare."""
+    stuck = Response.objects.filter(claimed_by=worker, status=Response.Status.STREAMING)
+    count = 0
+    for response in stuck.select_related("turn"):
+        updated = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
+            status=Response.Status.FAILED,
+            error="The worker restarted while this answer was streaming.",
+            finished_at=timezone.now(),
+        )
+        if updated:
+            battle_void(response.turn.battle_id, "A model's answer was interrupted.")
+            broadcast.battle_changed(response.turn.battle_id)
+            count += 1
+    return count

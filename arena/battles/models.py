@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -9,6 +10,12 @@ from django.utils import timezone
 
 from arena.llms.models import LanguageModel
 from arena.raters.models import Rater
+from arena.runs.models import Execution
+from arena.vocabulary import WINNER_LABELS
+from executors.environments import ENVIRONMENT_LABELS, language_labels
+
+LANGUAGE_CHOICES = list(language_labels().items())
+ENVIRONMENT_CHOICES = list(ENVIRONMENT_LABELS.items())
 
 
 class Battle(models.Model):
@@ -29,8 +36,8 @@ class Battle(models.Model):
     )
     anonymity_note = models.CharField(max_length=200, blank=True)
     category = models.CharField(max_length=50, blank=True)
-    language = models.CharField(max_length=30, blank=True)
-    environment = models.CharField(max_length=30, blank=True)
+    language = models.CharField(max_length=30, blank=True, choices=LANGUAGE_CHOICES)
+    environment = models.CharField(max_length=30, blank=True, choices=ENVIRONMENT_CHOICES)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     void_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -102,7 +109,7 @@ class Response(models.Model):
     reasoning = models.TextField(blank=True, help_text="Kept for research; never shown to raters.")
     error = models.CharField(max_length=500, blank=True)
     code = models.TextField(blank=True, help_text="The program extracted from the answer.")
-    code_language = models.CharField(max_length=30, blank=True)
+    code_language = models.CharField(max_length=30, blank=True, choices=LANGUAGE_CHOICES)
     claimed_by = models.CharField(max_length=200, blank=True, help_text="Worker that generated it.")
     ttft_ms = models.PositiveIntegerField(null=True, blank=True)
     total_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -111,6 +118,13 @@ class Response(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Every run of this answer's program, the model's and the rater's edits, oldest first.
+    executions = GenericRelation(
+        Execution,
+        content_type_field="owner_type",
+        object_id_field="owner_id",
+        related_query_name="response",
+    )
 
     class Meta:
         ordering = ["turn", "side"]
@@ -129,15 +143,9 @@ class Response(models.Model):
 class Vote(models.Model):
     """Append-only. Invalidating sets a flag and a reason; nothing is ever deleted."""
 
-    class Winner(models.TextChoices):
-        MODEL_A = "model_a", "A is better"
-        MODEL_B = "model_b", "B is better"
-        TIE = "tie", "Tie"
-        BOTH_BAD = "both_bad", "Both are bad"
-
     battle = models.ForeignKey(Battle, on_delete=models.PROTECT, related_name="votes")
     rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="votes")
-    winner = models.CharField(max_length=10, choices=Winner.choices)
+    winner = models.CharField(max_length=10, choices=WINNER_LABELS)
     feedback = models.JSONField(default=dict, blank=True, help_text="Optional per-dimension votes.")
     is_valid = models.BooleanField(default=True)
     invalid_reason = models.CharField(max_length=200, blank=True)
@@ -183,7 +191,7 @@ class SuggestedPrompt(models.Model):
 
     text = models.TextField()
     category = models.CharField(max_length=50)
-    language = models.CharField(max_length=30, blank=True)
+    language = models.CharField(max_length=30, blank=True, choices=LANGUAGE_CHOICES)
     is_active = models.BooleanField(default=True)
 
     class Meta:

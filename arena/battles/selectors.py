@@ -1,4 +1,5 @@
-"""What a battle page shows, read in a fixed number of queries."""
+"""What a battle page shows, read in a fixed number of queries, with the page's rules
+decided here (templates only read them)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,20 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
-from arena.battles.code import LANGUAGE_LABELS
 from arena.battles.models import Battle, Response, Turn, Vote
-from arena.battles.services import vote_blocker
+from arena.battles.services import rerun_refusal, vote_blocker
+from arena.raters.models import Rater
 from arena.runs.models import Execution
+from arena.vocabulary import WINNER_LABELS
+from executors.environments import language_labels
+
+
+def battle_for_rater(battle_id: uuid.UUID | str, rater: Rater | None) -> Battle | None:
+    """The battle if it is this rater's: battles are private to their rater until
+    exported, and anyone else learns nothing, not even that it exists."""
+    if rater is None:
+        return None
+    return Battle.objects.filter(pk=battle_id, rater=rater).first()
 
 
 @dataclass(frozen=True)
@@ -18,6 +29,7 @@ class SideView:
     response: Response
     execution: Execution | None  # the latest run; a re-run replaces it on screen
     label: str  # "Model A" until the reveal, then the model's name
+    can_rerun: bool  # the editor is shown
 
     @property
     def editor_code(self) -> str:
@@ -27,6 +39,14 @@ class SideView:
     @property
     def editor_language(self) -> str:
         return self.execution.language if self.execution else self.response.code_language
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.response.status == Response.Status.STREAMING
+
+    @property
+    def is_done(self) -> bool:
+        return self.response.status == Response.Status.DONE
 
 
 @dataclass(frozen=True)
@@ -43,18 +63,22 @@ class BattleView:
     vote_blocker: str
     revealed: bool
 
-    vote_choices = Vote.Winner.choices
-    languages = sorted(LANGUAGE_LABELS.items(), key=lambda item: item[1])
+    vote_choices = list(WINNER_LABELS.items())
+    languages = sorted(language_labels().items(), key=lambda item: item[1])
 
     @property
     def can_vote(self) -> bool:
         return not self.vote_blocker
 
     @property
+    def is_active(self) -> bool:
+        return self.battle.status == Battle.Status.ACTIVE
+
+    @property
     def can_follow_up(self) -> bool:
         last = self.turns[-1] if self.turns else None
         return (
-            self.battle.status == Battle.Status.ACTIVE
+            self.is_active
             and last is not None
             and all(side.response.is_finished for side in last.sides)
         )
@@ -69,14 +93,15 @@ def battle_view(battle_id: uuid.UUID | str) -> BattleView:
     turns = battle.turns.prefetch_related(Prefetch("responses", queryset=responses))
     revealed = battle.status != Battle.Status.ACTIVE
     turn_views = [
-        TurnView(turn, [_side_view(r, revealed) for r in turn.responses.all()])
+        TurnView(turn, [_side_view(battle, r, revealed) for r in turn.responses.all()])
         for turn in turns.order_by("index")
     ]
     vote = battle.votes.filter(is_valid=True).first()
     return BattleView(battle, turn_views, vote, vote_blocker(battle), revealed)
 
 
-def _side_view(response: Response, revealed: bool) -> SideView:
+def _side_view(battle: Battle, response: Response, revealed: bool) -> SideView:
     runs = list(response.executions.all())
     label = response.model.name if revealed else f"Model {response.side.upper()}"
-    return SideView(response, runs[-1] if runs else None, label)
+    can_rerun = not rerun_refusal(battle, response)
+    return SideView(response, runs[-1] if runs else None, label, can_rerun)

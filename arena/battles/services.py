@@ -1,4 +1,6 @@
-"""Battle flow: start, follow up, vote. Views and consumers call these; they own the rules."""
+"""Battle flow: start, follow up, vote, re-run, presence. Views and the consumer call
+these; they own the rules. Callers pass a battle they have already found for its own
+rater (`selectors.battle_for_rater`): battles are private to their rater."""
 
 from __future__ import annotations
 
@@ -8,15 +10,33 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from arena import jobs
 from arena.battles import broadcast
 from arena.battles.code import classify_category
-from arena.battles.models import Battle, Response, Turn, Vote
+from arena.battles.models import Battle, InteractionEvent, Response, Turn, Vote
 from arena.battles.sampling import Candidate, NotEnoughModels, sample_pair
+from arena.battles.signals import vote_recorded
 from arena.llms.models import LanguageModel
 from arena.raters.models import Rater
+from arena.runs.models import Execution
+from arena.runs.services import execution_create
+from arena.vocabulary import WINNER_LABELS, Winner
+from executors.environments import environment_of, language_labels
+
+GENERATE_JOB = "battles.generate"  # registered in apps.py
+MAX_CODE_CHARS = 100_000
+FEEDBACK_DIMENSIONS = {
+    "correctness": "Correctness",
+    "efficiency": "Efficiency",
+    "readability": "Readability",
+    "explanation": "Explanation",
+    "ui_ux": "UI/UX",
+}
+FEEDBACK_CHOICES = {Winner.MODEL_A: "A", Winner.MODEL_B: "B", Winner.TIE: "Tie"}
 
 _rng = random.SystemRandom()
 
@@ -38,14 +58,14 @@ def clean_prompt(prompt: str) -> str:
 
 
 def battle_start(*, rater: Rater, prompt: str, category: str = "") -> Battle:
-    """1. validate, 2. draw a pair (never the rater's previous pair), 3. store the
-    battle with its first turn, 4. start both generations after commit."""
+    """1. validate, 2. draw a pair (not the rater's previous pair, unless it is the only
+    one), 3. store the battle with its first turn, 4. start both generations after commit."""
     prompt = clean_prompt(prompt)
     if rater.is_blocked:
         raise BattleError("This account cannot start battles.")
     active = LanguageModel.objects.filter(is_active=True).prefetch_related("battle_targets")
     models = {m.name: m for m in active}
-    previous = rater.battles.order_by("-created_at").first()
+    previous = rater.battles.select_related("model_a", "model_b").order_by("-created_at").first()
     avoid = frozenset({previous.model_a.name, previous.model_b.name}) if previous else None
     try:
         draw = sample_pair([_candidate(m) for m in models.values()], _rng, avoid)
@@ -68,17 +88,16 @@ def _candidate(model: LanguageModel) -> Candidate:
     return Candidate(model.name, model.sampling_weight, targets)
 
 
-def turn_add(*, battle: Battle, rater: Rater, prompt: str) -> Turn:
+def turn_add(*, battle: Battle, prompt: str) -> Turn:
     """A follow-up request: both models get it with their own history."""
     prompt = clean_prompt(prompt)
-    _check_owner(battle, rater)
     if battle.status != Battle.Status.ACTIVE:
         raise BattleError("This battle is over; start a new one.")
     with transaction.atomic():
         # Lock the battle so two quick follow-ups cannot both take the same index.
         battle = Battle.objects.select_for_update().get(pk=battle.pk)
         last = battle.turns.order_by("-index").first()
-        assert last is not None
+        assert last is not None  # a battle is created with its first turn
         if not all(r.is_finished for r in last.responses.all()):
             raise BattleError("Wait until both answers have finished.")
         if last.index + 1 >= settings.MAX_TURNS:
@@ -89,28 +108,11 @@ def turn_add(*, battle: Battle, rater: Rater, prompt: str) -> Turn:
 
 
 def _turn_create(battle: Battle, index: int, prompt: str) -> Turn:
-    from arena.battles.tasks import generate_response_task
-
     turn = Turn.objects.create(battle=battle, index=index, prompt=prompt)
     for side in Response.Side:
         response = Response.objects.create(turn=turn, side=side, model=battle.model_for(side))
-        jobs.enqueue(generate_response_task, response.pk)
+        jobs.enqueue(GENERATE_JOB, response.pk)
     return turn
-
-
-def _check_owner(battle: Battle, rater: Rater) -> None:
-    if battle.rater_id != rater.pk:
-        raise BattleError("This battle belongs to someone else.")
-
-
-FEEDBACK_DIMENSIONS = {
-    "correctness": "Correctness",
-    "efficiency": "Efficiency",
-    "readability": "Readability",
-    "explanation": "Explanation",
-    "ui_ux": "UI/UX",
-}
-FEEDBACK_CHOICES = {"model_a": "A", "model_b": "B", "tie": "Tie"}
 
 
 def parse_feedback(form: Mapping[str, str]) -> dict[str, str]:
@@ -138,19 +140,14 @@ def vote_blocker(battle: Battle) -> str:
     for response in last.responses.all():
         if not response.is_finished:
             return "Wait until both answers have finished."
-        if any(not e.is_finished for e in response.executions.all()):
+        if response.executions.filter(status__in=Execution.UNFINISHED).exists():
             return "Wait until both programs have finished running."
     return ""
 
 
-def vote_record(
-    *, battle: Battle, rater: Rater, winner: str, feedback: dict[str, str] | None = None
-) -> Vote:
-    """Store the vote, close the battle and refresh the leaderboard."""
-    from arena.ratings.tasks import refresh_leaderboards_task
-
-    _check_owner(battle, rater)
-    if winner not in Vote.Winner.values:
+def vote_record(*, battle: Battle, winner: str, feedback: dict[str, str] | None = None) -> Vote:
+    """Store the vote, close the battle and tell the apps above (the leaderboards)."""
+    if winner not in WINNER_LABELS:
         raise BattleError("Unknown choice; pick A, B, Tie or Both are bad.")
     with transaction.atomic():
         battle = Battle.objects.select_for_update().get(pk=battle.pk)
@@ -159,14 +156,14 @@ def vote_record(
             raise BattleError(blocker)
         try:
             vote = Vote.objects.create(
-                battle=battle, rater=rater, winner=winner, feedback=feedback or {}
+                battle=battle, rater_id=battle.rater_id, winner=winner, feedback=feedback or {}
             )
         except IntegrityError:  # a concurrent vote won the race; the constraint is the judge
             raise BattleError("You already voted in this battle.") from None
         Battle.objects.filter(pk=battle.pk).update(
             status=Battle.Status.VOTED, updated_at=timezone.now()
         )
-        jobs.enqueue(refresh_leaderboards_task)
+        vote_recorded.send(sender=Vote, vote=vote)
     transaction.on_commit(lambda: broadcast.battle_changed(battle.pk))
     return vote
 
@@ -178,41 +175,41 @@ def battle_void(battle_id: uuid.UUID | str, reason: str) -> None:
     )
 
 
-MAX_CODE_CHARS = 100_000
+def rerun_refusal(battle: Battle, response: Response) -> str:
+    """Why this answer's program cannot be edited and re-run ("" when it can). The page
+    shows the editor exactly when this is empty."""
+    if battle.status != Battle.Status.ACTIVE:
+        return "This battle is over; start a new one to run more code."
+    if response.status != Response.Status.DONE or not response.code:
+        return "That answer cannot be run."
+    return ""
 
 
-def response_rerun(
-    *, battle: Battle, rater: Rater, response_id: int, code: str, language: str
-) -> None:
+def response_rerun(*, battle: Battle, response_id: int, code: str, language: str) -> None:
     """Edit and re-run: a new execution of the rater's version of one side's program.
     Every run is kept, with its code and whether it was edited."""
-    from arena.battles.code import LANGUAGE_LABELS
-    from arena.battles.models import InteractionEvent
-    from arena.runs.models import Execution
-    from arena.runs.services import execution_create
-
-    _check_owner(battle, rater)
-    if battle.status != Battle.Status.ACTIVE:
-        raise BattleError("This battle is over; start a new one to run more code.")
     response = Response.objects.filter(pk=response_id, turn__battle=battle).first()
-    if response is None or response.status != Response.Status.DONE:
+    if response is None:
         raise BattleError("That answer cannot be run.")
+    refusal = rerun_refusal(battle, response)
+    if refusal:
+        raise BattleError(refusal)
+    code = code.replace("\r\n", "\n")
     if not code.strip():
         raise BattleError("There is no code to run.")
     if len(code) > MAX_CODE_CHARS:
         raise BattleError(f"The code is longer than {MAX_CODE_CHARS:,} characters.")
-    if language not in LANGUAGE_LABELS:
+    if language not in language_labels():
         raise BattleError("Pick a language from the list.")
     if response.executions.filter(status__in=Execution.UNFINISHED).exists():
         raise BattleError("Wait until the current run finishes.")
-    environment = "html" if language == "html" else "interpreter"
-    is_edited = code.replace("\r\n", "\n").rstrip() != response.code.rstrip()
+    is_edited = code.rstrip() != response.code.rstrip()
     with transaction.atomic():
         execution_create(
-            response=response,
-            code=code.replace("\r\n", "\n"),
+            owner=response,
+            code=code,
             language=language,
-            environment=environment,
+            environment=environment_of(language),
             is_edited=is_edited,
         )
         InteractionEvent.objects.create(
@@ -226,3 +223,26 @@ def response_rerun(
             },
         )
     transaction.on_commit(lambda: broadcast.battle_changed(battle.pk))
+
+
+# --- presence: is a battle page open? (generation stops when the rater has left) ---------
+
+
+def page_opened(battle_id: uuid.UUID | str) -> None:
+    _count_pages(battle_id, +1)
+
+
+def page_closed(battle_id: uuid.UUID | str) -> None:
+    _count_pages(battle_id, -1)
+
+
+def _count_pages(battle_id: uuid.UUID | str, change: int) -> None:
+    Battle.objects.filter(pk=battle_id).update(
+        watchers=Greatest(F("watchers") + change, 0), seen_at=timezone.now()
+    )
+
+
+def forget_open_pages() -> int:
+    """On an embedded server's start: pages open before the restart are gone, and
+    counting them would keep their generations alive."""
+    return Battle.objects.filter(watchers__gt=0).update(watchers=0)

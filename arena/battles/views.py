@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from csp.decorators import csp_exempt
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -9,8 +10,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from arena.battles.models import Battle, SuggestedPrompt, Vote
-from arena.battles.selectors import battle_view
+from arena.battles.models import Battle, SuggestedPrompt
+from arena.battles.selectors import battle_for_rater, battle_view
 from arena.battles.services import (
     FEEDBACK_CHOICES,
     FEEDBACK_DIMENSIONS,
@@ -22,7 +23,10 @@ from arena.battles.services import (
     vote_record,
 )
 from arena.llms.models import LanguageModel
-from arena.raters.services import rater_for_request
+from arena.raters.services import rater_for_request, request_rater
+from arena.runs.models import Artifact, Execution
+from arena.runs.serving import artifact_response, preview_response
+from arena.vocabulary import WINNER_LABELS
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -51,7 +55,6 @@ def _home(
 @require_POST
 def battle_new(request: HtmxHttpRequest) -> HttpResponse:
     rater = rater_for_request(request)
-    assert rater is not None
     prompt = request.POST.get("prompt", "")
     try:
         battle = battle_start(
@@ -75,16 +78,11 @@ def battle_detail(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpRespons
 def battle_vote(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResponse:
     """GET: the optional details step for a chosen winner. POST: record the vote."""
     battle = _own_battle(request, battle_id)
-    rater = rater_for_request(request)
-    assert rater is not None
-    winner = (
-        request.GET.get("winner", "") if request.method == "GET" else request.POST.get("winner", "")
-    )
     try:
         if request.method == "GET":
-            return _vote_details(request, battle, winner)
+            return _vote_details(request, battle, request.GET.get("winner", ""))
         feedback = parse_feedback(request.POST)
-        vote_record(battle=battle, rater=rater, winner=winner, feedback=feedback)
+        vote_record(battle=battle, winner=request.POST.get("winner", ""), feedback=feedback)
     except BattleError as error:
         return _message(request, str(error), status=400)
     if not request.htmx:
@@ -96,13 +94,12 @@ def _vote_details(request: HtmxHttpRequest, battle: Battle, winner: str) -> Http
     view = battle_view(battle.pk)
     if view.vote_blocker:
         raise BattleError(view.vote_blocker)
-    labels = dict(Vote.Winner.choices)
-    if winner not in labels:
+    if winner not in WINNER_LABELS:
         raise BattleError("Unknown choice; pick A, B, Tie or Both are bad.")
     context = {
         "view": view,
         "winner": winner,
-        "winner_label": labels[winner],
+        "winner_label": WINNER_LABELS[winner],  # type: ignore[index]  # checked just above
         "dimensions": FEEDBACK_DIMENSIONS.items(),
         "dimension_choices": FEEDBACK_CHOICES.items(),
     }
@@ -112,10 +109,8 @@ def _vote_details(request: HtmxHttpRequest, battle: Battle, winner: str) -> Http
 @require_POST
 def battle_follow_up(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResponse:
     battle = _own_battle(request, battle_id)
-    rater = rater_for_request(request)
-    assert rater is not None
     try:
-        turn_add(battle=battle, rater=rater, prompt=request.POST.get("prompt", ""))
+        turn_add(battle=battle, prompt=request.POST.get("prompt", ""))
     except BattleError as error:
         return _message(request, str(error), status=400)
     return render(request, "battles/battle.html#after-follow-up", {"view": battle_view(battle.pk)})
@@ -124,12 +119,9 @@ def battle_follow_up(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResp
 @require_POST
 def battle_rerun(request: HtmxHttpRequest, battle_id: uuid.UUID, response_id: int) -> HttpResponse:
     battle = _own_battle(request, battle_id)
-    rater = rater_for_request(request)
-    assert rater is not None
     try:
         response_rerun(
             battle=battle,
-            rater=rater,
             response_id=response_id,
             code=request.POST.get("code", ""),
             language=request.POST.get("language", ""),
@@ -141,14 +133,42 @@ def battle_rerun(request: HtmxHttpRequest, battle_id: uuid.UUID, response_id: in
     return HttpResponse(status=303, headers={"Location": battle.get_absolute_url()})
 
 
+@csp_exempt()  # type: ignore[arg-type]  # the answer sets its own, stricter policy
+@require_GET
+def run_preview(request: HttpRequest, battle_id: uuid.UUID, execution_id: int) -> HttpResponse:
+    battle = _viewable_battle(request, battle_id)
+    execution = Execution.objects.filter(pk=execution_id, response__turn__battle=battle).first()
+    if execution is None or not execution.is_browser_rendered:
+        raise Http404("Not found.")
+    return preview_response(execution)
+
+
+@csp_exempt()  # type: ignore[arg-type]  # django-csp types views as request-only
+@require_GET
+def run_artifact(request: HttpRequest, battle_id: uuid.UUID, artifact_id: int) -> HttpResponse:
+    battle = _viewable_battle(request, battle_id)
+    item = Artifact.objects.filter(pk=artifact_id, execution__response__turn__battle=battle).first()
+    if item is None:
+        raise Http404("Not found.")
+    return artifact_response(item)
+
+
 def _own_battle(request: HttpRequest, battle_id: uuid.UUID) -> Battle:
-    """Battles are private to their rater until exported: anyone else gets a 404,
-    which tells them nothing about whether the battle exists."""
-    rater = rater_for_request(request, create=False)
-    battle = Battle.objects.filter(pk=battle_id).first()
-    if battle is None or rater is None or battle.rater_id != rater.pk:
+    """The battle of the rater behind this request, or 404 (see battle_for_rater)."""
+    battle = battle_for_rater(battle_id, request_rater(request))
+    if battle is None:
         raise Http404("No such battle.")
     return battle
+
+
+def _viewable_battle(request: HttpRequest, battle_id: uuid.UUID) -> Battle:
+    """What its programs made is also open to staff, who investigate battles."""
+    if request.user.is_staff:
+        battle = Battle.objects.filter(pk=battle_id).first()
+        if battle is None:
+            raise Http404("No such battle.")
+        return battle
+    return _own_battle(request, battle_id)
 
 
 def _message(request: HtmxHttpRequest, text: str, *, status: int) -> HttpResponse:

@@ -13,7 +13,7 @@ from arena import jobs
 from arena.exports.filters import ExportFilters
 from arena.exports.forms import ExportAdminForm
 from arena.exports.models import ApiToken, Export
-from arena.exports.services import export_start
+from arena.exports.services import EXPORT_JOB, export_start
 
 
 @admin.register(Export)
@@ -70,9 +70,7 @@ class ExportAdmin(admin.ModelAdmin[Export]):
             obj.created_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
         if not change:
-            from arena.exports.tasks import run_export_task
-
-            jobs.enqueue(run_export_task, obj.pk)
+            jobs.enqueue(EXPORT_JOB, obj.pk)
 
     @admin.display(description="file")
     def download(self, obj: Export) -> str:

@@ -21,6 +21,7 @@ from itertools import islice
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.db.models.functions import Length, Substr
 from django.db.models.lookups import GreaterThan
@@ -259,7 +260,7 @@ class BattleDetails:
         response_ids = sorted(self._where)
         artifacts = _artifacts(response_ids)
         rows = (
-            Execution.objects.filter(response_id__in=response_ids)
+            Execution.objects.filter(owner_type=_response_type(), owner_id__in=response_ids)
             .annotate(
                 out=Substr("stdout", 1, OUTPUT_MAX_CHARS),
                 err=Substr("stderr", 1, OUTPUT_MAX_CHARS),
@@ -269,7 +270,7 @@ class BattleDetails:
             .order_by("created_at", "pk")
             .values_list(
                 "pk",
-                "response_id",
+                "owner_id",
                 "code",
                 "language",
                 "environment",
@@ -362,9 +363,9 @@ def safe_event_data(data: Any) -> dict[str, Any]:
 
 def _artifacts(response_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     by_execution: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    rows = Artifact.objects.filter(execution__response_id__in=response_ids).order_by(
-        "execution_id", "name", "pk"
-    )
+    rows = Artifact.objects.filter(
+        execution__owner_type=_response_type(), execution__owner_id__in=response_ids
+    ).order_by("execution_id", "name", "pk")
     for execution_id, name, mime, size, sha256 in rows.values_list(
         "execution_id", "name", "mime", "size", "sha256"
     ):
@@ -372,3 +373,8 @@ def _artifacts(response_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
             {"name": name, "mime": mime, "size": size, "sha256": sha256}
         )
     return by_execution
+
+
+def _response_type() -> ContentType:
+    """Executions of battle answers (runs can belong to other owners)."""
+    return ContentType.objects.get_for_model(Response)

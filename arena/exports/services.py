@@ -115,17 +115,17 @@ def _write_metadata(
 
 # --- Background jobs (research page, admin) ---------------------------------------------
 
+EXPORT_JOB = "exports.run"  # registered in apps.py
+
 
 def export_start(*, fmt: str, filters: ExportFilters, user: Any = None) -> Export:
-    from arena.exports.tasks import run_export_task
-
     with transaction.atomic():
         export = Export.objects.create(
             format=fmt,
             filters=filters.to_dict(),
             created_by=user if user is not None and user.is_authenticated else None,
         )
-        jobs.enqueue(run_export_task, export.pk)
+        jobs.enqueue(EXPORT_JOB, export.pk)
     return export
 
 

@@ -6,3 +6,12 @@ from django.apps import AppConfig
 class RatingsConfig(AppConfig):
     name = "arena.ratings"
     label = "ratings"
+
+    def ready(self) -> None:
+        # Imported here: these modules import models, which Django loads after the configs.
+        from arena import jobs
+        from arena.battles.signals import vote_recorded
+        from arena.ratings.jobs import REFRESH_JOB, refresh_after_vote, refresh_when_asked
+
+        jobs.register(REFRESH_JOB, refresh_when_asked)
+        vote_recorded.connect(refresh_after_vote, dispatch_uid="ratings-refresh-after-vote")

@@ -194,7 +194,7 @@ def style_rows(votes: QuerySet[Vote]) -> list[dict[str, Any]]:
     """Battle rows with two style features per side, summed over the battle's turns and
     computed in the database (no answer text is loaded): `chars` (answer length) and
     `exec_ok` (1 if any run of that side's code finished OK)."""
-    ran_ok = Exists(Execution.objects.filter(response=OuterRef("pk"), status="ok"))
+    ran_ok = Exists(Execution.objects.filter(response=OuterRef("pk"), status=Execution.Status.OK))
     per_side = (
         Response.objects.filter(turn__battle__in=votes.values("battle_id"))
         .order_by()

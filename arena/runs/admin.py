@@ -17,7 +17,8 @@ class ArtifactInline(admin.TabularInline[Artifact, Execution]):
 class ExecutionAdmin(admin.ModelAdmin[Execution]):
     list_display = (
         "id",
-        "response",
+        "owner_type",
+        "owner_id",
         "language",
         "environment",
         "status",
@@ -25,8 +26,15 @@ class ExecutionAdmin(admin.ModelAdmin[Execution]):
         "is_edited",
         "created_at",
     )
-    list_filter = ("status", "language", "environment", "is_edited")
-    search_fields = ("code", "stdout", "stderr", "response__turn__battle__id")
-    readonly_fields = ("response", "claimed_by", "created_at", "started_at", "finished_at")
+    list_filter = ("status", "language", "environment", "is_edited", "owner_type")
+    search_fields = ("code", "stdout", "stderr", "=owner_id")
+    readonly_fields = (
+        "owner_type",
+        "owner_id",
+        "claimed_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
     inlines = (ArtifactInline,)
-    list_select_related = ("response",)
+    list_select_related = ("owner_type",)

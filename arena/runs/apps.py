@@ -6,3 +6,20 @@ from django.apps import AppConfig
 class RunsConfig(AppConfig):
     name = "arena.runs"
     label = "runs"
+
+    def ready(self) -> None:
+        # Imported here: these modules import models, which Django loads after the configs.
+        from arena import jobs
+        from arena.runs.services import (
+            EXECUTE_JOB,
+            EXECUTE_TIME_LIMIT_S,
+            execution_run,
+            recover_executions,
+        )
+
+        jobs.register(
+            EXECUTE_JOB,
+            execution_run,
+            recover=recover_executions,
+            time_limit_s=EXECUTE_TIME_LIMIT_S,
+        )

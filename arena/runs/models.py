@@ -1,17 +1,31 @@
 from __future__ import annotations
 
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from arena.battles.models import Response
+from executors.environments import (
+    BROWSER_ENVIRONMENTS,
+    ENVIRONMENT_LABELS,
+    INTERPRETER,
+    language_labels,
+)
 
 
 class Execution(models.Model):
-    """One run of a response's code in the sandbox. Edit-and-re-run makes a new row."""
+    """One run of a program in the sandbox. Edit-and-re-run makes a new row.
+
+    Runs know nothing of battles: an execution belongs to an `owner` (a battle's answer
+    today, an automatic-arena answer tomorrow), which learns of every change through
+    the `execution_changed` signal (signals.py)."""
 
     class Status(models.TextChoices):
+        # The job's own states: before the sandbox answers, and when the job itself died.
         QUEUED = "queued"
         RUNNING = "running"
+        FAILED = "failed"  # the worker restarted mid-run; `error` says why
+        # The sandbox's outcomes, one for one (executors.STATUSES; a test ties the two).
         OK = "ok"
         COMPILE_ERROR = "compile_error"
         RUNTIME_ERROR = "runtime_error"
@@ -19,14 +33,17 @@ class Execution(models.Model):
         MEMORY_LIMIT = "memory_limit"
         OUTPUT_LIMIT = "output_limit"
         SANDBOX_ERROR = "sandbox_error"
-        FAILED = "failed"  # the job itself died (worker restart); `error` says why
 
     UNFINISHED = (Status.QUEUED, Status.RUNNING)
 
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="executions")
+    owner_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    owner_id = models.PositiveBigIntegerField()
+    owner = GenericForeignKey("owner_type", "owner_id")
     code = models.TextField()
-    language = models.CharField(max_length=30)
-    environment = models.CharField(max_length=30, default="interpreter")
+    language = models.CharField(max_length=30, choices=list(language_labels().items()))
+    environment = models.CharField(
+        max_length=30, choices=list(ENVIRONMENT_LABELS.items()), default=INTERPRETER
+    )
     is_edited = models.BooleanField(default=False, help_text="The rater changed the code.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     stdout = models.TextField(blank=True)
@@ -45,6 +62,7 @@ class Execution(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [models.Index(fields=["owner_type", "owner_id"], name="execution_owner")]
 
     def __str__(self) -> str:
         return f"execution {self.pk} ({self.status})"
@@ -52,6 +70,11 @@ class Execution(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in self.UNFINISHED
+
+    @property
+    def is_browser_rendered(self) -> bool:
+        """A page the rater's browser renders (a preview), not a console run."""
+        return self.environment in BROWSER_ENVIRONMENTS
 
 
 class Artifact(models.Model):

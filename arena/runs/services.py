@@ -5,68 +5,75 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+import executors
 from arena import jobs
-from arena.battles import broadcast
-from arena.battles.models import Response
 from arena.runs.models import Artifact, Execution
+from arena.runs.signals import execution_changed
 
 log = logging.getLogger(__name__)
 
-BROWSER_ENVIRONMENTS = {"html"}  # rendered by the rater's browser in a sandboxed iframe
+EXECUTE_JOB = "runs.execute"  # registered in apps.py
+# The sandbox's own wall limit is far shorter; this only catches a wedged job.
+EXECUTE_TIME_LIMIT_S = 120
 
 
 def execution_create(
-    *, response: Response, code: str, language: str, environment: str, is_edited: bool = False
+    *,
+    owner: models.Model,
+    code: str,
+    language: str,
+    environment: str,
+    is_edited: bool = False,
 ) -> Execution:
-    from arena.runs.tasks import run_execution_task
-
     with transaction.atomic():
         execution = Execution.objects.create(
-            response=response,
+            owner=owner,
             code=code,
             language=language,
             environment=environment,
             is_edited=is_edited,
         )
-        if environment in BROWSER_ENVIRONMENTS:
+        if execution.is_browser_rendered:
             # Nothing runs on our side: the preview page is the execution.
+            now = timezone.now()
             Execution.objects.filter(pk=execution.pk).update(
-                status=Execution.Status.OK, started_at=timezone.now(), finished_at=timezone.now()
+                status=Execution.Status.OK, started_at=now, finished_at=now
             )
+            execution.status = Execution.Status.OK
         else:
-            jobs.enqueue(run_execution_task, execution.pk)
+            jobs.enqueue(EXECUTE_JOB, execution.pk)
     return execution
 
 
 def execution_run(execution_id: int) -> None:
     """1. claim the row, 2. run in the sandbox while a flusher streams output to the
-    row, 3. store the result and artifacts, 4. broadcast."""
+    row, 3. store the result and artifacts, 4. tell the owner."""
     claimed = Execution.objects.filter(pk=execution_id, status=Execution.Status.QUEUED).update(
         status=Execution.Status.RUNNING, started_at=timezone.now(), claimed_by=jobs.worker_name()
     )
     if claimed != 1:
         return
-    execution = Execution.objects.select_related("response__turn").get(pk=execution_id)
-    battle_id = execution.response.turn.battle_id
-    broadcast.battle_changed(battle_id)
+    execution = Execution.objects.get(pk=execution_id)
+    _changed(execution)
     try:
-        _run_in_sandbox(execution, lambda: broadcast.battle_changed(battle_id))
+        _run_in_sandbox(execution)
     except Exception:
         log.exception("execution %s crashed", execution_id)
         _finish(execution_id, status=Execution.Status.FAILED, error="The sandbox job failed.")
-    broadcast.battle_changed(battle_id)
+    _changed(execution)
 
 
-def _run_in_sandbox(execution: Execution, changed: Callable[[], None]) -> None:
-    import executors
+def _changed(execution: Execution) -> None:
+    execution_changed.send(sender=Execution, execution=execution)
 
-    output = _LiveOutput(execution.pk, changed)
+
+def _run_in_sandbox(execution: Execution) -> None:
+    output = _LiveOutput(execution)
     output.start()
     try:
         result = executors.run(
@@ -81,7 +88,7 @@ def _run_in_sandbox(execution: Execution, changed: Callable[[], None]) -> None:
     with transaction.atomic():
         _finish(
             execution.pk,
-            status=result.status,
+            status=Execution.Status(result.status),  # a status runs does not know fails here
             stdout=result.stdout,
             stderr=result.stderr,
             stdout_truncated=result.stdout_truncated,
@@ -113,9 +120,8 @@ def _finish(execution_id: int, **fields: object) -> None:
 
 def _error_message(status: str, stderr: str) -> str:
     if status == Execution.Status.SANDBOX_ERROR:
-        return (stderr.strip().splitlines() or ["The sandbox could not run this program."])[-1][
-            :500
-        ]
+        lines = stderr.strip().splitlines() or ["The sandbox could not run this program."]
+        return lines[-1][:500]
     return ""
 
 
@@ -123,9 +129,8 @@ class _LiveOutput:
     """Collects output chunks from the executor's reader threads and writes them to the
     row on a timer, so the page shows a running program's output as it appears."""
 
-    def __init__(self, execution_id: int, changed: Callable[[], None]) -> None:
-        self.execution_id = execution_id
-        self.changed = changed
+    def __init__(self, execution: Execution) -> None:
+        self.execution = execution
         self.streams: dict[str, list[str]] = {"stdout": [], "stderr": []}
         self.dirty = False
         self.lock = threading.Lock()
@@ -157,27 +162,21 @@ class _LiveOutput:
                 return
             stdout, stderr = "".join(self.streams["stdout"]), "".join(self.streams["stderr"])
             self.dirty = False
-        Execution.objects.filter(pk=self.execution_id, status=Execution.Status.RUNNING).update(
-            stdout=stdout, stderr=stderr
-        )
-        self.changed()
+        running = Execution.objects.filter(pk=self.execution.pk, status=Execution.Status.RUNNING)
+        if running.update(stdout=stdout, stderr=stderr):
+            _changed(self.execution)
 
 
-def recover_orphans(worker: str) -> int:
-    """Fail what a previous life of this worker left running: its processes died with it
-    (the sandbox dies with its parent), so these rows would otherwise hang forever."""
-    reason = "The worker restarted while this was running."
-    count = Execution.objects.filter(claimed_by=worker, status__in=Execution.UNFINISHED).update(
-        status=Execution.Status.FAILED, error=reason, finished_at=timezone.now()
+def recover_executions(worker: str) -> int:
+    """Fail what a previous life of this worker left running: its sandboxes died with it
+    (a sandbox dies with its parent), so these rows would otherwise hang forever."""
+    orphans = Execution.objects.filter(claimed_by=worker, status__in=Execution.UNFINISHED)
+    failed = list(orphans)
+    count = orphans.update(
+        status=Execution.Status.FAILED,
+        error="The worker restarted while this was running.",
+        finished_at=timezone.now(),
     )
-    stuck = Response.objects.filter(claimed_by=worker, status=Response.Status.STREAMING)
-    for response in stuck.select_related("turn"):
-        updated = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
-            status=Response.Status.FAILED, error=reason, finished_at=timezone.now()
-        )
-        if updated:
-            from arena.battles.services import battle_void
-
-            battle_void(response.turn.battle_id, "A model's answer was interrupted.")
-            count += 1
+    for execution in failed:
+        _changed(execution)
     return count

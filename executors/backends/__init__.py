@@ -45,6 +45,10 @@ def _create(wanted: str) -> Backend:
     raise ExecutorUnavailable("no sandbox backend works on this host: " + "; ".join(reasons))
 
 
+# Each backend is imported only when chosen: the Docker SDK alone costs a few hundred ms
+# of start-up, and a bwrap host need not have it working.
+
+
 def _docker() -> Backend:
     from executors.backends.docker import DockerBackend
 

@@ -10,8 +10,7 @@
 
   // Browsers hide the nonce attribute once the page is parsed; the property stays.
   const script = document.currentScript;
-  const meta = document.querySelector('meta[name="csp-nonce"]');
-  const nonce = (script && script.nonce) || (meta && (meta.nonce || meta.content)) || "";
+  const nonce = (script && script.nonce) || "";
 
   const editors = new Map(); // textarea -> handle from ArenaEditor.attach
 

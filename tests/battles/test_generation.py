@@ -140,7 +140,7 @@ def test_a_model_naming_its_maker_makes_the_battle_non_anonymous(
     assert battle.is_anonymous is False
     assert "Model A named itself" in battle.anonymity_note
     Execution.objects.update(status="ok")
-    vote = vote_record(battle=battle, rater=alice, winner="model_a")
+    vote = vote_record(battle=battle, winner="model_a")
     assert vote.is_valid and not counted_votes().exists()  # stored, not counted
 
 

@@ -132,7 +132,7 @@ def test_it_rejects_a_vote_while_a_program_still_runs(
 
     battle = make_battle(alice)
     response = Response.objects.filter(turn__battle=battle).first()
-    Execution.objects.create(response=response, code="x", language="python")
+    Execution.objects.create(owner=response, code="x", language="python")
     answer = vote(alice_client, battle, "tie")
     assert answer.status_code == 400
     assert b"programs have finished running" in answer.content

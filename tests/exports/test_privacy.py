@@ -42,7 +42,7 @@ def planted(make_vote: Callable[..., Vote]) -> Vote:
         claimed_by=f"celery:zq-host-name {IP}", error=f"proxy {IP} refused {EMAIL}"
     )
     Execution.objects.create(
-        response=response,
+        owner=response,
         code="print(1)",
         language="python",
         status="ok",

@@ -52,7 +52,7 @@ def rich_vote(alice: Rater, make_vote: Callable[..., Vote]) -> Vote:
         )
     response = battle.turns.get(index=0).responses.get(side="a")
     run = Execution.objects.create(
-        response=response,
+        owner=response,
         code="print('x' * 10**5)",
         language="python",
         is_edited=True,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from arena.llms.providers._retry import RetryPolicy
 from arena.llms.providers.anthropic import AnthropicProvider
+from arena.llms.providers.sdk import RetryPolicy
 from arena.llms.types import Delta, Message, ModelSpec, ProviderError, Usage
 from tests.fakes import (
     Answer,

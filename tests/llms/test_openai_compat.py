@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from arena.llms.providers._retry import RetryPolicy
-from arena.llms.providers._think import ThinkSplitter
 from arena.llms.providers.openai_compat import OpenAICompatProvider
+from arena.llms.providers.sdk import RetryPolicy
+from arena.llms.providers.thinking import ThinkSplitter
 from arena.llms.types import Delta, Message, ModelSpec, ProviderError, Usage
 from tests.fakes import (
     Answer,

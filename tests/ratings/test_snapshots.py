@@ -14,6 +14,7 @@ from django.utils import timezone
 from arena.battles.models import Battle, Response, Vote
 from arena.llms.models import LanguageModel
 from arena.raters.models import Rater
+from arena.ratings.jobs import refresh_when_asked
 from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
 from arena.ratings.snapshots import (
     head_to_head,
@@ -24,7 +25,6 @@ from arena.ratings.snapshots import (
     style_control_data,
     style_rows,
 )
-from arena.ratings.tasks import refresh_leaderboards_task
 from arena.runs.models import Execution
 
 pytestmark = pytest.mark.django_db
@@ -148,14 +148,14 @@ def test_the_periodic_task_refreshes_only_when_counted_votes_changed(
 ) -> None:
     a, b = make_model(), make_model()
     first = cast(a, b, "model_a")
-    refresh_leaderboards_task()
-    refresh_leaderboards_task()
+    refresh_when_asked()
+    refresh_when_asked()
     assert LeaderboardSnapshot.objects.filter(scope="overall", window_days=0).count() == 1
     cast(a, b, "model_b")
-    refresh_leaderboards_task()
+    refresh_when_asked()
     assert latest_snapshot().n_votes == 2  # type: ignore[union-attr]
     first.invalidate("duplicate rater")
-    refresh_leaderboards_task()
+    refresh_when_asked()
     assert latest_snapshot().n_votes == 1  # type: ignore[union-attr]
     assert LeaderboardSnapshot.objects.filter(scope="overall", window_days=0).count() == 3
 
@@ -164,9 +164,9 @@ def test_a_settings_change_refreshes_the_snapshots(
     cast: Cast, make_model: Callable[..., LanguageModel]
 ) -> None:
     cast(make_model(), make_model(), "model_a")
-    refresh_leaderboards_task()
+    refresh_when_asked()
     RatingsSettings.objects.create(recent_days=7)
-    refresh_leaderboards_task()
+    refresh_when_asked()
     assert latest_snapshot("overall", 7) is not None
 
 
@@ -288,10 +288,10 @@ def test_style_rows_measure_answer_length_and_execution_success_per_side(
     Response.objects.filter(pk=answers["a"].pk).update(text="x" * 120)
     Response.objects.filter(pk=answers["b"].pk).update(text="y" * 30)
     Execution.objects.create(
-        response=answers["a"], code="print(1)", language="python", status=Execution.Status.OK
+        owner=answers["a"], code="print(1)", language="python", status=Execution.Status.OK
     )
     Execution.objects.create(
-        response=answers["b"],
+        owner=answers["b"],
         code="print(",
         language="python",
         status=Execution.Status.COMPILE_ERROR,
@@ -340,12 +340,12 @@ def test_refresh_requests_during_a_refresh_fold_into_one_more_round(
     def slow_refresh(*, force: bool) -> int:
         rounds.append(force)
         if len(rounds) == 1:  # two votes arrive while the first round runs
-            refresh_leaderboards_task()
-            refresh_leaderboards_task()
+            refresh_when_asked()
+            refresh_when_asked()
         return 0
 
-    monkeypatch.setattr("arena.ratings.tasks.refresh_leaderboards", slow_refresh)
-    refresh_leaderboards_task()
+    monkeypatch.setattr("arena.ratings.jobs.refresh_leaderboards", slow_refresh)
+    refresh_when_asked()
     assert rounds == [False, False]
 
 

@@ -4,17 +4,19 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from arena import jobs
 from arena.battles.models import Battle, Response
 from arena.raters.models import Rater
 from arena.runs.models import Execution
-from arena.runs.services import execution_create, execution_run, recover_orphans
+from arena.runs.services import execution_create, execution_run
+from arena.runs.signals import execution_changed
 
 pytestmark = pytest.mark.django_db
 
 
 def run_code(response: Response, code: str, language: str = "python") -> Execution:
     execution = execution_create(
-        response=response, code=code, language=language, environment="interpreter"
+        owner=response, code=code, language=language, environment="interpreter"
     )
     execution_run(execution.pk)
     execution.refresh_from_db()
@@ -58,7 +60,7 @@ def test_a_plot_becomes_an_image_the_rater_can_load(
     assert execution.status == Execution.Status.OK, execution.stderr
     image = execution.artifacts.get()
     assert image.mime == "image/png" and bytes(image.data).startswith(b"\x89PNG")
-    url = reverse("arena-run-artifact", args=[image.pk])
+    url = reverse("arena-run-artifact", args=[response.turn.battle_id, image.pk])
     served = alice_client.get(url)
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     assert "sandbox" in served["Content-Security-Policy"]
@@ -69,14 +71,16 @@ def test_an_html_answer_is_previewed_in_a_sandboxed_origin(
     response: Response, alice_client: Client
 ) -> None:
     execution = execution_create(
-        response=response,
+        owner=response,
         code="<h1>Hi</h1><script>1</script>",
         language="html",
         environment="html",
     )
     execution.refresh_from_db()
     assert execution.status == Execution.Status.OK  # the browser runs it, not us
-    preview = alice_client.get(reverse("arena-run-preview", args=[execution.pk]))
+    preview = alice_client.get(
+        reverse("arena-run-preview", args=[response.turn.battle_id, execution.pk])
+    )
     assert preview.status_code == 200
     assert preview["Content-Security-Policy"].startswith("sandbox allow-scripts")
     assert b"<h1>Hi</h1>" in preview.content
@@ -88,23 +92,53 @@ def test_a_restarted_worker_fails_what_it_left_running(alice: Rater, make_battle
     streaming.update(claimed_by="celery:host-1")
     done = make_battle(alice)
     execution = Execution.objects.create(
-        response=Response.objects.filter(turn__battle=done).first(),
+        owner=Response.objects.filter(turn__battle=done).first(),
         code="x",
         language="python",
         status=Execution.Status.RUNNING,
         claimed_by="celery:host-1",
     )
     other = Execution.objects.create(
-        response=execution.response,
+        owner=execution.owner,
         code="y",
         language="python",
         status=Execution.Status.RUNNING,
         claimed_by="celery:host-2",
     )
-    assert recover_orphans("celery:host-1") == 3
+    changed = jobs.recover_orphans("celery:host-1")
+    assert (changed["runs.execute"], changed["battles.generate"]) == (1, 2)
     execution.refresh_from_db()
     other.refresh_from_db()
     assert execution.status == Execution.Status.FAILED and "restarted" in execution.error
     assert other.status == Execution.Status.RUNNING
     assert set(streaming.values_list("status", flat=True)) == {"failed"}
     assert Battle.objects.get(pk=battle.pk).status == Battle.Status.VOID
+
+
+def test_runs_know_nothing_of_battles_any_row_can_own_an_execution(alice: Rater) -> None:
+    """The lower layer: an execution owned by something that is not a battle's answer
+    runs the same, and its owner hears of every change through the signal."""
+    heard: list[str] = []
+
+    def listen(execution: Execution, **_: object) -> None:
+        heard.append(Execution.objects.get(pk=execution.pk).status)
+
+    execution_changed.connect(listen)
+    try:
+        execution = execution_create(
+            owner=alice, code="print(6 * 7)", language="python", environment="interpreter"
+        )
+        execution_run(execution.pk)
+    finally:
+        execution_changed.disconnect(listen)
+    execution.refresh_from_db()
+    assert execution.owner == alice
+    assert (execution.status, execution.stdout) == (Execution.Status.OK, "42\n")
+    assert heard[0] == Execution.Status.RUNNING and heard[-1] == Execution.Status.OK
+
+
+def test_every_job_is_registered_by_name_with_its_recovery() -> None:
+    assert jobs.names() == ["battles.generate", "exports.run", "ratings.refresh", "runs.execute"]
+    assert jobs.get("runs.execute").recover is not None
+    with pytest.raises(LookupError):
+        jobs.enqueue("runs.no-such-job", 1)

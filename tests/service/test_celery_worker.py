@@ -91,7 +91,7 @@ def test_a_worker_answers_runs_the_code_and_updates_the_leaderboard(
     assert all(e.claimed_by.startswith("celery:") for e in runs)
     assert any(e.status == "ok" and e.stdout for e in runs)
 
-    vote_record(battle=Battle.objects.get(pk=battle.pk), rater=alice, winner="model_a")
+    vote_record(battle=Battle.objects.get(pk=battle.pk), winner="model_a")
     wait_for(lambda: LeaderboardSnapshot.objects.filter(scope="overall", n_votes=1).exists())
     board = LeaderboardSnapshot.objects.get(scope="overall", window_days=0)
     assert {row["model"] for row in board.data["models"]} == {
@@ -122,7 +122,7 @@ def test_a_killed_worker_leaves_no_process_and_its_run_ends_failed(demo_models, 
         turn = Turn.objects.create(battle=battle, index=0, prompt="spin")
         response = Response.objects.create(turn=turn, side="a", model=demo_models[0], status="done")
         execution = execution_create(
-            response=response,
+            owner=response,
             code="import time\nwhile True: time.sleep(0.1)\n",
             language="python",
             environment="interpreter",

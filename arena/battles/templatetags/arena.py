@@ -3,7 +3,6 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from arena.battles.code import LANGUAGE_LABELS
 from arena.battles.markdown import render_markdown
 
 register = template.Library()
@@ -12,11 +11,6 @@ register = template.Library()
 @register.filter(name="markdown")
 def markdown_filter(text: str) -> SafeString:
     return mark_safe(render_markdown(text or ""))  # sanitized by nh3 inside render_markdown
-
-
-@register.filter
-def language_label(language: str) -> str:
-    return LANGUAGE_LABELS.get(language, language or "?")
 
 
 @register.filter

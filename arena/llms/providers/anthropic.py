@@ -11,7 +11,7 @@ import anthropic
 from anthropic import Stream
 from anthropic.types import RawMessageStreamEvent
 
-from arena.llms.providers._retry import (
+from arena.llms.providers.sdk import (
     RetryableError,
     SdkProvider,
     connect_timeout,
@@ -20,7 +20,7 @@ from arena.llms.providers._retry import (
     status_error,
     transport_failure,
 )
-from arena.llms.providers._think import ThinkSplitter
+from arena.llms.providers.thinking import ThinkSplitter
 from arena.llms.types import Delta, Message, ModelSpec, ProviderError, StreamEvent, Usage
 
 log = logging.getLogger(__name__)
