@@ -15,11 +15,10 @@ from arena.battles.models import Battle, Response, Vote
 from arena.llms.models import LanguageModel
 from arena.raters.models import Rater
 from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
+from arena.ratings.public_boards import head_to_head, public_board
 from arena.ratings.snapshots import (
-    head_to_head,
     latest_snapshot,
     leaderboard_data,
-    public_board,
     refresh_leaderboards,
     style_control_data,
     style_rows,
@@ -313,7 +312,7 @@ def test_style_control_without_any_varying_feature_is_an_error_not_a_crash() -> 
         }
         for w in ("model_a", "model_b")
     ]
-    assert style_control_data(rows)["error"] == "no style feature varies"
+    assert style_control_data(rows)["error"] == "no style feature varies (constant: chars, exec_ok)"
 
 
 def test_the_overall_snapshot_carries_style_controlled_ratings(

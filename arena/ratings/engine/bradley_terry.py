@@ -1,7 +1,8 @@
 """Bradley-Terry maximum likelihood on aggregated battles.
 
-Model (reference §1.3): P(a beats b) = 1 / (1 + 10^((R_b - R_a) / 400)) with
-R = 400·θ + 1000, i.e. logit P = ln10·(θ_a − θ_b). A tie or both_bad scores
+Model: P(a beats b) = 1 / (1 + 10^((R_b - R_a) / 400)) with R = 400·θ + 1000,
+i.e. logit P = ln10·(θ_a − θ_b): the Elo scale, so ratings read like the Elo column
+and like other arenas' boards. A tie or both_bad scores
 y = 0.5, which is exactly half a win plus half a loss.
 
 The likelihood only depends on, per unordered pair (i < j), the total weight n_ij
@@ -20,10 +21,11 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
-from arena.ratings.battle_table import SCORE_OF_OUTCOME, SWAPPED_OUTCOME, BattleTable
+from arena.ratings.engine.battle_table import SCORE_OF_OUTCOME, SWAPPED_OUTCOME, BattleTable
 
 LN10 = math.log(10.0)
 SCALE = 400.0
+POINTS_PER_LOG_ODDS = SCALE / LN10  # a log-odds change of 1 in rating points (≈ 173.7)
 INIT_RATING = 1000.0
 # Weak Gaussian prior on θ used ONLY when the MLE does not exist (see fit_theta).
 DIVERGENCE_PRIOR_SD = 400.0

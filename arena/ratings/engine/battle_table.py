@@ -1,7 +1,8 @@
 """Battles as columns of numpy arrays, the input of every rating function.
 
 Pure Python + numpy: no Django here, so the CLI and the benchmark run without a
-database. The site builds a table from database rows with `BattleTable.from_rows`.
+database. The site builds a table from database rows with `BattleTable.from_rows`;
+every entry point accepts either (`Battles`) and converts once with `as_table`.
 """
 
 from __future__ import annotations
@@ -125,11 +126,31 @@ class BattleTable:
         return np.argsort(self.tstamp, kind="stable").astype(np.intp)
 
     def inverse_probability_weights(self) -> NDArray[np.float64]:
-        """Weights 1/p normalised to mean 1 (uniform target over pairs, paper §4)."""
+        """Weights 1/p normalised to mean 1: a battle of a rarely sampled pair counts more,
+        so the fit estimates the ratings as if every pair had been sampled alike."""
         if self.sampling_prob is None:
             raise BattleDataError("weighting needs a 'sampling_prob' column")
         weights = 1.0 / self.sampling_prob
         return np.asarray(weights / weights.mean(), dtype=np.float64)
+
+    def anchor_index(self, anchor: tuple[str, float] | None) -> tuple[int, float] | None:
+        """(model index, rating) of an anchor given by name; ValueError if it cannot anchor."""
+        if anchor is None:
+            return None
+        name, rating = anchor
+        if name not in self.models:
+            raise ValueError(f"anchor model {name!r} has no battles")
+        if not math.isfinite(rating):
+            raise ValueError(f"anchor rating {rating!r} is not finite")
+        return self.models.index(name), float(rating)
+
+
+Battles = BattleTable | Iterable[Mapping[str, Any]]
+
+
+def as_table(battles: Battles) -> BattleTable:
+    """The battles as a table (dict rows are converted; a table is used as it is)."""
+    return battles if isinstance(battles, BattleTable) else BattleTable.from_rows(battles)
 
 
 def _required_column(rows: list[Mapping[str, Any]], name: str) -> list[Any]:
