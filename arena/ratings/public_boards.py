@@ -23,11 +23,11 @@ from arena.ratings.engine import POINTS_PER_LOG_ODDS, rank_upper_bound
 from arena.ratings.models import LeaderboardSnapshot
 from arena.ratings.snapshots import (
     OVERALL,
-    SEED,
     battle_rows,
     counted_votes,
     leaderboard_data,
     scope_filters,
+    snapshot_params,
 )
 
 ON_DEMAND_CACHE_SECONDS = 120
@@ -60,13 +60,9 @@ def range_snapshot(
     snapshot = LeaderboardSnapshot(
         scope=scope,
         n_votes=len(rows),
-        params={
-            "bootstrap": bootstrap,
-            "seed": SEED,
-            "filters": filters,
-            "from": str(start or ""),
-            "to": str(end or ""),
-        },
+        params=snapshot_params(
+            bootstrap, filters, {"from": str(start or ""), "to": str(end or "")}
+        ),
         data=leaderboard_data(rows, bootstrap),
     )
     cache.set(key, snapshot, ON_DEMAND_CACHE_SECONDS)

@@ -38,7 +38,7 @@ OVERALL = "overall"
 SCOPE_FIELDS = ("language", "environment", "category")
 SNAPSHOTS_KEPT_PER_SCOPE = 50
 SEED = 42
-STYLE_FEATURES = ("chars", "exec_ok")  # both computed in the database, see style_rows
+DATABASE_STYLE_FEATURES = ("chars", "exec_ok")  # see style_rows
 
 
 def counted_votes() -> QuerySet[Vote]:
@@ -112,17 +112,19 @@ def refresh_leaderboards(*, force: bool = True) -> int:
                 scope=scope,
                 window_days=days,
                 n_votes=len(rows),
-                params={
-                    "bootstrap": bootstrap,
-                    "seed": SEED,
-                    "filters": filters,
-                    "fingerprint": fingerprint,
-                },
+                params=snapshot_params(bootstrap, filters, {"fingerprint": fingerprint}),
                 data=_with_style(leaderboard_data(rows, bootstrap), votes, scope, days),
             )
             _prune(scope, days)
             written += 1
     return written
+
+
+def snapshot_params(
+    bootstrap: int, filters: dict[str, str], extra: dict[str, str]
+) -> dict[str, Any]:
+    """What a snapshot was computed with (`params`), stored and computed-on-request alike."""
+    return {"bootstrap": bootstrap, "seed": SEED, "filters": filters, **extra}
 
 
 def votes_fingerprint(config: RatingsSettings, bootstrap: int) -> str:
@@ -212,7 +214,9 @@ def style_control_data(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Style-controlled ratings (sandwich intervals) as a dict with "error" (never raises);
     the engine drops a feature that is constant and refuses when none varies."""
     try:
-        result = style_control(rows, features=STYLE_FEATURES, interval="sandwich", seed=SEED)
+        result = style_control(
+            rows, features=DATABASE_STYLE_FEATURES, interval="sandwich", seed=SEED
+        )
     except (ValueError, ArithmeticError) as error:
         log.warning("style control not computed: %s", error)
         return {"models": [], "coefficients": [], "error": str(error)}
