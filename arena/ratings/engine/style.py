@@ -27,6 +27,7 @@ from arena.ratings.engine.bradley_terry import (
     POINTS_PER_LOG_ODDS,
     PRIOR_RIDGE,
     aggregate_triples,
+    backtracking_step,
     fit_theta,
     laplacian,
     pair_stats,
@@ -227,14 +228,9 @@ def _fit(problem: _Problem) -> NDArray[np.float64]:
         if np.abs(gradient).max() <= tolerance:
             break
         step = _solve(_with_gauge(problem, hessian), -gradient)
-        slope, size, moved = float(gradient @ step), 1.0, False
-        for _ in range(60):
-            candidate = params + size * step
-            candidate_loss = _loss(problem, candidate)
-            if candidate_loss <= loss + 1e-4 * size * slope:
-                params, loss, moved = candidate, candidate_loss, True
-                break
-            size *= 0.5
+        params, loss, moved = backtracking_step(
+            params, step, gradient, loss, lambda candidate: _loss(problem, candidate)
+        )
         if not moved:
             break
     params[: problem.k] -= params[: problem.k].mean()
