@@ -12,9 +12,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from arena.ratings.battle_table import STYLE_FEATURES, BattleDataError, BattleTable
-from arena.ratings.leaderboard import Leaderboard, ModelRating, compute_leaderboard
-from arena.ratings.style import StyleControlResult, style_control
+from arena.ratings.engine import (
+    STYLE_FEATURES,
+    BattleDataError,
+    BattleTable,
+    Leaderboard,
+    ModelRating,
+    StyleControlResult,
+    compute_leaderboard,
+    style_control,
+)
 
 CLI_FIELDS = ("model", "bt", "bt_ci_low", "bt_ci_high", "elo", "battles", "rank_ub")
 _COLUMNS = ("model_a", "model_b", "winner", "tstamp", "sampling_prob") + tuple(
@@ -102,6 +109,7 @@ def read_battles(path: Path) -> BattleTable:
 
 
 def _read_parquet(path: Path) -> BattleTable:
+    # Imported here: pyarrow is large and slow to load, and only Parquet input needs it.
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from arena.ratings.snapshots import BoardRow
+from arena.ratings.public_boards import BoardRow
 
 HEATMAP_MAX_MODELS = 25  # like LMArena: beyond that the cells are unreadable
 

@@ -11,19 +11,17 @@ from django.views.decorators.http import require_GET
 from arena.llms.models import LanguageModel
 from arena.ratings import plots
 from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
-from arena.ratings.snapshots import (
-    OVERALL,
+from arena.ratings.public_boards import (
     group_scopes,
     head_to_head,
-    latest_snapshot,
     public_board,
     public_models,
     range_snapshot,
-    scope_filters,
     scope_label,
     scope_ratings,
     stored_scopes,
 )
+from arena.ratings.snapshots import OVERALL, latest_snapshot, scope_filters
 
 WINDOWS = ("all", "recent")
 

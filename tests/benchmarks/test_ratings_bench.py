@@ -25,16 +25,16 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from arena.ratings.battle_table import A_WINS, BattleTable
-from arena.ratings.bradley_terry import (
+from arena.ratings.engine.battle_table import A_WINS, BattleTable
+from arena.ratings.engine.bradley_terry import (
     aggregate_triples,
     fit_theta,
     pair_stats,
     theta_to_ratings,
 )
-from arena.ratings.intervals import bootstrap_ratings, percentile_interval
-from arena.ratings.leaderboard import compute_leaderboard
-from arena.ratings.synthetic import spread_ratings, synthetic_battles, table_rows
+from arena.ratings.engine.intervals import bootstrap_ratings, percentile_interval
+from arena.ratings.engine.leaderboard import compute_leaderboard
+from arena.ratings.engine.synthetic import spread_ratings, synthetic_battles, table_rows
 
 N_MODELS = 30
 SIZES = (100_000, 1_000_000)

@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from arena.ratings.battle_table import BattleDataError, BattleTable
-from arena.ratings.bradley_terry import (
+from arena.ratings.engine.battle_table import BattleDataError, BattleTable
+from arena.ratings.engine.bradley_terry import (
     LN10,
     DisconnectedComparisonsError,
     aggregate_triples,
     fit_theta,
     pair_stats,
 )
-from arena.ratings.leaderboard import compute_leaderboard
-from arena.ratings.synthetic import spread_ratings, synthetic_battles, table_rows
+from arena.ratings.engine.leaderboard import compute_leaderboard
+from arena.ratings.engine.synthetic import spread_ratings, synthetic_battles, table_rows
 
 WIKIPEDIA_GAMES = [("A", "B", 2, 3), ("A", "D", 1, 4), ("B", "C", 5, 3), ("C", "D", 1, 3)]
 

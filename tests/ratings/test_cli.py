@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from arena.ratings.__main__ import main
-from arena.ratings.synthetic import spread_ratings, synthetic_battles, table_rows
+from arena.ratings.engine.synthetic import spread_ratings, synthetic_battles, table_rows
 
 REPO = Path(__file__).resolve().parents[2]
 FIELDS = ["model", "bt", "bt_ci_low", "bt_ci_high", "elo", "battles", "rank_ub"]
@@ -162,3 +162,35 @@ def test_a_broken_parquet_file_is_a_one_line_error_without_traceback(tmp_path: P
     assert result.returncode == 2
     assert "not a readable Parquet file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_engine_and_the_cli_load_nothing_from_django_or_the_rest_of_arena() -> None:
+    # Measured after `import arena`: the project package itself sets up Celery, which the
+    # engine cannot avoid; everything the engine and the CLI add must stay outside, but for
+    # the shared words (arena.vocabulary, Django-free).
+    script = (
+        "import sys, arena\n"
+        "before = set(sys.modules)\n"
+        "import arena.ratings.__main__, arena.ratings.engine.synthetic\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    added = result.stdout.split()
+    assert "arena.ratings.engine.style" in added
+    assert [m for m in added if m.split(".")[0] == "django"] == []
+    outside = [
+        m
+        for m in added
+        if m.startswith("arena.")
+        and m not in ("arena.ratings", "arena.ratings.__main__", "arena.vocabulary")
+        and m.split(".")[:3] != ["arena", "ratings", "engine"]
+    ]
+    assert outside == []

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from arena.ratings.battle_table import BattleTable
-from arena.ratings.elo import online_elo
+from arena.ratings.engine.battle_table import BattleTable
+from arena.ratings.engine.elo import online_elo
 
 
 def test_online_elo_matches_a_hand_computed_sequence() -> None:

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from arena.ratings.bradley_terry import aggregate_triples
-from arena.ratings.intervals import bootstrap_ratings, rank_upper_bound
-from arena.ratings.leaderboard import compute_leaderboard
-from arena.ratings.synthetic import spread_ratings, synthetic_battles
+from arena.ratings.engine.bradley_terry import aggregate_triples
+from arena.ratings.engine.intervals import bootstrap_ratings, rank_upper_bound
+from arena.ratings.engine.leaderboard import compute_leaderboard
+from arena.ratings.engine.synthetic import spread_ratings, synthetic_battles
 
 TRUTH = spread_ratings(5, spread=150)
 

@@ -12,9 +12,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from arena.battles.models import Battle, Vote
+from arena.battles.models import Vote
 from arena.llms.models import LanguageModel
-from arena.raters.models import Rater
 from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
 from arena.ratings.snapshots import refresh_leaderboards
 
@@ -27,16 +26,6 @@ Cast = Callable[..., Vote]
 def few_bootstrap_rounds(settings: Any) -> None:
     settings.LEADERBOARD_BOOTSTRAP = 10
     cache.clear()  # on-demand boards are cached between requests
-
-
-@pytest.fixture
-def cast(alice: Rater, make_battle: Callable[..., Battle]) -> Cast:
-    def make(a: LanguageModel, b: LanguageModel, winner: str, **fields: Any) -> Vote:
-        when = fields.pop("when", None) or timezone.now()
-        battle = make_battle(alice, model_a=a, model_b=b, status=Battle.Status.VOTED, **fields)
-        return Vote.objects.create(battle=battle, rater=alice, winner=winner, created_at=when)
-
-    return make
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ No aggregation is possible (features are per battle), so each fit is over N rows
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -22,19 +21,25 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit
 
-from arena.ratings.battle_table import SCORE_OF_OUTCOME, BattleTable
-from arena.ratings.bradley_terry import (
+from arena.ratings.engine.battle_table import SCORE_OF_OUTCOME, Battles, BattleTable, as_table
+from arena.ratings.engine.bradley_terry import (
     LN10,
+    POINTS_PER_LOG_ODDS,
     PRIOR_RIDGE,
-    SCALE,
     aggregate_triples,
+    backtracking_step,
     fit_theta,
     laplacian,
     pair_stats,
     theta_to_ratings,
 )
-from arena.ratings.intervals import Z_95, percentile_interval, rank_upper_bound
-from arena.ratings.leaderboard import Battles, _anchor_index
+from arena.ratings.engine.intervals import (
+    Z_95,
+    gauge_variance,
+    half_width_95,
+    percentile_interval,
+    rank_upper_bound,
+)
 
 BINARY_FEATURES = frozenset({"exec_ok"})
 _MAX_NEWTON_STEPS = 100
@@ -103,14 +108,15 @@ def style_control(
     """Style-controlled ratings and style coefficients with 95% intervals.
 
     1. Build z-scored feature differences from the `<feature>_a/_b` columns
-       (all present ones unless `features` names some); drop constant ones.
+       (all present ones unless `features` names some); drop constant ones
+       (ValueError if none is left: there would be nothing to control for).
     2. Decide whether the weak prior is needed exactly as plain BT does.
     3. Fit (θ, β) jointly by Newton's method (exact MLE; θ has Σθ = 0).
     4. Intervals by the sandwich estimator (default), or by `bootstrap` rounds
        of battle-level multinomial resampling (slower: N rows per round).
     """
-    table = battles if isinstance(battles, BattleTable) else BattleTable.from_rows(battles)
-    anchor_index = _anchor_index(table, anchor)
+    table = as_table(battles)
+    anchor_index = table.anchor_index(anchor)
     names, x, dropped = _feature_matrix(table, features)
     weights = table.inverse_probability_weights() if weighted else np.ones(len(table))
     triples = aggregate_triples(table, weights if weighted else None)
@@ -159,7 +165,7 @@ def style_control(
                 float(beta[f]),
                 float(beta_low[f]),
                 float(beta_high[f]),
-                float(beta[f] * SCALE / LN10),
+                float(beta[f] * POINTS_PER_LOG_ODDS),
             )
             for f, name in enumerate(names)
         ),
@@ -188,16 +194,28 @@ def _feature_matrix(
     columns: list[NDArray[np.float64]] = []
     for name in wanted:
         f = table.style_features.index(name)
-        a, b = table.style_a[:, f], table.style_b[:, f]
-        difference = a - b if name in BINARY_FEATURES else (a - b) / (a + b + 1.0)
+        difference = style_difference(name, table.style_a[:, f], table.style_b[:, f])
         sd = difference.std()
         if not sd > 0:
             dropped.append(name)
             continue
         kept.append(name)
         columns.append((difference - difference.mean()) / sd)
-    matrix = np.column_stack(columns) if columns else np.zeros((len(table), 0))
-    return tuple(kept), matrix, tuple(dropped)
+    if not columns:
+        raise ValueError(f"no style feature varies (constant: {', '.join(dropped)})")
+    return tuple(kept), np.column_stack(columns), tuple(dropped)
+
+
+def style_difference(
+    feature: str, a: NDArray[np.float64], b: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Per-battle difference of one feature, side a minus side b, before z-scoring.
+
+    Counts are compared relative to their size, (a − b)/(a + b + 1), so 10 against 20
+    lines weighs like 100 against 200 (FastChat); a 0/1 feature differs by a − b."""
+    if feature in BINARY_FEATURES:
+        return np.asarray(a - b, dtype=np.float64)
+    return np.asarray((a - b) / (a + b + 1.0), dtype=np.float64)
 
 
 def _fit(problem: _Problem) -> NDArray[np.float64]:
@@ -210,14 +228,9 @@ def _fit(problem: _Problem) -> NDArray[np.float64]:
         if np.abs(gradient).max() <= tolerance:
             break
         step = _solve(_with_gauge(problem, hessian), -gradient)
-        slope, size, moved = float(gradient @ step), 1.0, False
-        for _ in range(60):
-            candidate = params + size * step
-            candidate_loss = _loss(problem, candidate)
-            if candidate_loss <= loss + 1e-4 * size * slope:
-                params, loss, moved = candidate, candidate_loss, True
-                break
-            size *= 0.5
+        params, loss, moved = backtracking_step(
+            params, step, gradient, loss, lambda candidate: _loss(problem, candidate)
+        )
         if not moved:
             break
     params[: problem.k] -= params[: problem.k].mean()
@@ -305,15 +318,9 @@ def _sandwich(
     bread = np.linalg.pinv(_with_gauge(problem, hessian))
     covariance = bread @ meat @ bread
     k = problem.k
-    theta_cov = covariance[:k, :k]
-    if anchor is None:
-        centring = np.eye(k) - 1.0 / k
-        variance = np.diag(centring @ theta_cov @ centring)
-    else:
-        diag = np.diag(theta_cov)
-        variance = diag + diag[anchor[0]] - 2.0 * theta_cov[:, anchor[0]]
+    variance = gauge_variance(covariance[:k, :k], None if anchor is None else anchor[0])
     ratings = theta_to_ratings(params[:k], anchor)
-    half = Z_95 * SCALE * np.sqrt(np.clip(variance, 0.0, None))
+    half = half_width_95(variance)
     beta_sd = np.sqrt(np.clip(np.diag(covariance)[k:], 0.0, None))
     return ratings - half, ratings + half, beta_sd
 
@@ -347,46 +354,3 @@ def _bootstrap(
         percentile_interval(rating_samples, theta_to_ratings(point[: problem.k], anchor)),
         percentile_interval(beta_samples, point[problem.k :]),
     )
-
-
-_FENCE = re.compile(r"^\s*(```|~~~).*?^\s*\1[ \t]*$", re.MULTILINE | re.DOTALL)
-_FENCE_BODY = re.compile(r"^\s*(```|~~~)[^\n]*\n(.*?)^\s*\1[ \t]*$", re.MULTILINE | re.DOTALL)
-_HEADER = re.compile(r"^#{1,6}\s", re.MULTILINE)
-_LIST = re.compile(r"^\s*(?:\d+\.|[-*+])\s", re.MULTILINE)
-_BOLD = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
-_COMMENT = re.compile(r"^\s*(#|//|/\*|\*|--|<!--|;)")
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-
-
-def code_style_features(answer: str, exec_ok: bool | None = None) -> dict[str, float]:
-    """One side's style features from its markdown answer (for `<feature>_a/_b`).
-
-    1. tokens: word and punctuation pieces (a tokenizer-free proxy; prefer the
-       provider's token count when stored), chars: characters.
-    2. code_lines: non-blank lines inside fenced code blocks; comment_share:
-       the share of those that start with a comment marker (#, //, /*, *, --, ;).
-    3. header_count / list_count / bold_count: markdown outside code fences
-       (FastChat add_markdown_info regexes).
-    4. exec_ok: 1 if the answer's code ran successfully, 0 otherwise (omitted if None).
-    """
-    code = [
-        line
-        for block in _FENCE_BODY.findall(answer)
-        for line in block[1].splitlines()
-        if line.strip()
-    ]
-    prose = _FENCE.sub("", answer)
-    features = {
-        "tokens": float(len(_TOKEN.findall(answer))),
-        "chars": float(len(answer)),
-        "code_lines": float(len(code)),
-        "comment_share": sum(bool(_COMMENT.match(line)) for line in code) / len(code)
-        if code
-        else 0.0,
-        "header_count": float(len(_HEADER.findall(prose))),
-        "list_count": float(len(_LIST.findall(prose))),
-        "bold_count": float(len(_BOLD.findall(prose))),
-    }
-    if exec_ok is not None:
-        features["exec_ok"] = float(exec_ok)
-    return features

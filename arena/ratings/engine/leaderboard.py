@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from arena.ratings.battle_table import BattleTable
-from arena.ratings.bradley_terry import (
+from arena.ratings.engine.battle_table import Battles, BattleTable, as_table
+from arena.ratings.engine.bradley_terry import (
     OutcomeTriples,
     aggregate_triples,
     fit_theta,
     pair_stats,
     theta_to_ratings,
 )
-from arena.ratings.elo import online_elo
-from arena.ratings.intervals import (
+from arena.ratings.engine.elo import online_elo
+from arena.ratings.engine.intervals import (
     bootstrap_ratings,
     percentile_interval,
     rank_upper_bound,
     sandwich_interval,
 )
-from arena.ratings.matrices import (
+from arena.ratings.engine.matrices import (
     battle_count_matrix,
     outcome_tallies,
     predicted_win_matrix,
@@ -34,7 +33,6 @@ from arena.ratings.matrices import (
 )
 
 IntervalMethod = Literal["bootstrap", "sandwich"]
-Battles = BattleTable | Iterable[Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -104,10 +102,10 @@ def compute_leaderboard(
     weighted=True weights each battle by 1/sampling_prob normalised to mean 1.
     Raises BattleDataError (bad rows), DisconnectedComparisonsError, ValueError.
     """
-    table = battles if isinstance(battles, BattleTable) else BattleTable.from_rows(battles)
+    table = as_table(battles)
     if interval not in ("bootstrap", "sandwich"):
         raise ValueError(f"unknown interval method {interval!r}")
-    anchor_index = _anchor_index(table, anchor)
+    anchor_index = table.anchor_index(anchor)
     weights = table.inverse_probability_weights() if weighted else None
     triples = aggregate_triples(table, weights)
     fit = fit_theta(pair_stats(triples), names=table.models)
@@ -128,17 +126,6 @@ def compute_leaderboard(
         elo,
         settings=(interval, bootstrap, seed, anchor, weighted, fit.prior_used),
     )
-
-
-def _anchor_index(table: BattleTable, anchor: tuple[str, float] | None) -> tuple[int, float] | None:
-    if anchor is None:
-        return None
-    name, rating = anchor
-    if name not in table.models:
-        raise ValueError(f"anchor model {name!r} has no battles")
-    if not math.isfinite(rating):
-        raise ValueError(f"anchor rating {rating!r} is not finite")
-    return table.models.index(name), float(rating)
 
 
 def _assemble(

@@ -1,12 +1,17 @@
-"""Pairwise matrices for the leaderboard page (reference §1.6, FastChat elo_analysis)."""
+"""Pairwise matrices stored with each leaderboard, as in FastChat elo_analysis.
+
+Battle counts and observed win fractions (the page's heatmap), and the win
+probabilities the ratings predict: where the two differ, Bradley-Terry fits that
+pair badly.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
 
-from arena.ratings.battle_table import A_WINS, B_WINS
-from arena.ratings.bradley_terry import SCALE, OutcomeTriples
+from arena.ratings.engine.battle_table import A_WINS, B_WINS
+from arena.ratings.engine.bradley_terry import SCALE, OutcomeTriples
 
 
 def battle_count_matrix(triples: OutcomeTriples) -> NDArray[np.int64]:

@@ -1,7 +1,8 @@
 """Bradley-Terry maximum likelihood on aggregated battles.
 
-Model (reference §1.3): P(a beats b) = 1 / (1 + 10^((R_b - R_a) / 400)) with
-R = 400·θ + 1000, i.e. logit P = ln10·(θ_a − θ_b). A tie or both_bad scores
+Model: P(a beats b) = 1 / (1 + 10^((R_b - R_a) / 400)) with R = 400·θ + 1000,
+i.e. logit P = ln10·(θ_a − θ_b): the Elo scale, so ratings read like the Elo column
+and like other arenas' boards. A tie or both_bad scores
 y = 0.5, which is exactly half a win plus half a loss.
 
 The likelihood only depends on, per unordered pair (i < j), the total weight n_ij
@@ -12,6 +13,7 @@ however many battles there are.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,10 +22,11 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
-from arena.ratings.battle_table import SCORE_OF_OUTCOME, SWAPPED_OUTCOME, BattleTable
+from arena.ratings.engine.battle_table import SCORE_OF_OUTCOME, SWAPPED_OUTCOME, BattleTable
 
 LN10 = math.log(10.0)
 SCALE = 400.0
+POINTS_PER_LOG_ODDS = SCALE / LN10  # a log-odds change of 1 in rating points (≈ 173.7)
 INIT_RATING = 1000.0
 # Weak Gaussian prior on θ used ONLY when the MLE does not exist (see fit_theta).
 DIVERGENCE_PRIOR_SD = 400.0
@@ -190,13 +193,17 @@ def fit_theta(
         theta[present] = 0.0
         return ThetaFit(theta, prior_used=False)
     local = np.cumsum(present) - 1  # model index -> index among present models
-    i, j = local[pairs.i], local[pairs.j]
-    k = int(present.sum())
+    among_present = PairStats(
+        n_models=int(present.sum()),
+        i=local[pairs.i],
+        j=local[pairs.j],
+        wins_i=pairs.wins_i,
+        wins_j=pairs.wins_j,
+    )
     if not allow_disconnected:
-        _raise_if_disconnected(i, j, k, np.flatnonzero(present), names)
-    prior_used = not _mle_exists(i, j, pairs.wins_i, pairs.wins_j, k)
-    ridge = PRIOR_RIDGE if prior_used else 0.0
-    theta[present] = newton_bt(i, j, pairs.wins_i, pairs.wins_j, k, ridge)
+        _raise_if_disconnected(among_present, np.flatnonzero(present), names)
+    prior_used = not _mle_exists(among_present)
+    theta[present] = newton_bt(among_present, PRIOR_RIDGE if prior_used else 0.0)
     return ThetaFit(theta, prior_used=prior_used)
 
 
@@ -208,13 +215,10 @@ def _present_models(pairs: PairStats) -> NDArray[np.bool_]:
 
 
 def _raise_if_disconnected(
-    i: NDArray[np.intp],
-    j: NDArray[np.intp],
-    k: int,
-    model_ids: NDArray[np.intp],
-    names: tuple[str, ...] | None,
+    pairs: PairStats, model_ids: NDArray[np.intp], names: tuple[str, ...] | None
 ) -> None:
-    graph = coo_matrix((np.ones(i.size), (i, j)), shape=(k, k))
+    k = pairs.n_models
+    graph = coo_matrix((np.ones(pairs.i.size), (pairs.i, pairs.j)), shape=(k, k))
     n_groups, labels = connected_components(graph, directed=False)
     if n_groups > 1:
         label = (lambda x: names[x]) if names is not None else str
@@ -224,13 +228,8 @@ def _raise_if_disconnected(
         raise DisconnectedComparisonsError(groups)
 
 
-def _mle_exists(
-    i: NDArray[np.intp],
-    j: NDArray[np.intp],
-    wins_i: NDArray[np.float64],
-    wins_j: NDArray[np.float64],
-    k: int,
-) -> bool:
+def _mle_exists(pairs: PairStats) -> bool:
+    i, j, wins_i, wins_j, k = pairs.i, pairs.j, pairs.wins_i, pairs.wins_j, pairs.n_models
     beats_rows = np.concatenate([i[wins_i > 0], j[wins_j > 0]])
     beats_cols = np.concatenate([j[wins_i > 0], i[wins_j > 0]])
     graph = coo_matrix((np.ones(beats_rows.size), (beats_rows, beats_cols)), shape=(k, k))
@@ -238,15 +237,9 @@ def _mle_exists(
     return bool(n_strong == 1)
 
 
-def newton_bt(
-    i: NDArray[np.intp],
-    j: NDArray[np.intp],
-    wins_i: NDArray[np.float64],
-    wins_j: NDArray[np.float64],
-    k: int,
-    ridge: float = 0.0,
-) -> NDArray[np.float64]:
-    """Minimise NLL(θ) + ridge/2·‖θ‖² over Σθ = 0 by damped Newton steps.
+def newton_bt(pairs: PairStats, ridge: float = 0.0) -> NDArray[np.float64]:
+    """Minimise NLL(θ) + ridge/2·‖θ‖² over Σθ = 0 by damped Newton steps (every model
+    of `pairs` must have battles).
 
     NLL = Σ_pairs s·softplus(−x) + (n − s)·softplus(x),  x = ln10·(θ_i − θ_j)
     ∂NLL/∂θ_i = −ln10·(s − n·p)  (and + for θ_j),  p = expit(x)
@@ -256,11 +249,12 @@ def newton_bt(
     it makes it invertible without changing the step, because the gradient is
     orthogonal to 1, so every step keeps Σθ = 0.
     """
-    total = wins_i + wins_j
+    i, j, wins_i, k = pairs.i, pairs.j, pairs.wins_i, pairs.n_models
+    total = pairs.total
     theta = np.zeros(k)
     gauge = 0.0 if ridge > 0 else 1.0 / k
     tolerance = 1e-10 * max(1.0, float(total.sum()))
-    loss = _bt_loss(theta, i, j, wins_i, wins_j, ridge)
+    loss = _bt_loss(theta, pairs, ridge)
     for _ in range(_MAX_NEWTON_STEPS):
         p = expit(LN10 * (theta[i] - theta[j]))
         residual = wins_i - total * p
@@ -270,8 +264,8 @@ def newton_bt(
         hessian = laplacian(i, j, LN10**2 * total * p * (1.0 - p), k)
         hessian += ridge * np.eye(k) + gauge
         step = np.asarray(np.linalg.solve(hessian, -gradient), dtype=np.float64)
-        theta, loss, moved = _line_search(
-            theta, step, gradient, loss, (i, j, wins_i, wins_j, ridge)
+        theta, loss, moved = backtracking_step(
+            theta, step, gradient, loss, lambda candidate: _bt_loss(candidate, pairs, ridge)
         )
         if not moved:
             break
@@ -280,37 +274,29 @@ def newton_bt(
     return theta
 
 
-def _line_search(
-    theta: NDArray[np.float64],
+def backtracking_step(
+    params: NDArray[np.float64],
     step: NDArray[np.float64],
     gradient: NDArray[np.float64],
     loss: float,
-    problem: tuple[
-        NDArray[np.intp], NDArray[np.intp], NDArray[np.float64], NDArray[np.float64], float
-    ],
+    loss_at: Callable[[NDArray[np.float64]], float],
 ) -> tuple[NDArray[np.float64], float, bool]:
-    """Backtrack (Armijo) from the full Newton step; returns (θ, loss, moved)."""
+    """Backtrack (Armijo) from the full Newton step; returns (params, loss, moved).
+    Shared by the Bradley-Terry fit and the style-control fit."""
     slope = float(gradient @ step)
     size = 1.0
     for _ in range(60):
-        candidate = theta + size * step
-        candidate_loss = _bt_loss(candidate, *problem)
+        candidate = params + size * step
+        candidate_loss = loss_at(candidate)
         if candidate_loss <= loss + 1e-4 * size * slope:
             return candidate, candidate_loss, True
         size *= 0.5
-    return theta, loss, False
+    return params, loss, False
 
 
-def _bt_loss(
-    theta: NDArray[np.float64],
-    i: NDArray[np.intp],
-    j: NDArray[np.intp],
-    wins_i: NDArray[np.float64],
-    wins_j: NDArray[np.float64],
-    ridge: float,
-) -> float:
-    x = LN10 * (theta[i] - theta[j])
-    nll = wins_i @ np.logaddexp(0.0, -x) + wins_j @ np.logaddexp(0.0, x)
+def _bt_loss(theta: NDArray[np.float64], pairs: PairStats, ridge: float) -> float:
+    x = LN10 * (theta[pairs.i] - theta[pairs.j])
+    nll = pairs.wins_i @ np.logaddexp(0.0, -x) + pairs.wins_j @ np.logaddexp(0.0, x)
     return float(nll + 0.5 * ridge * theta @ theta)
 
 

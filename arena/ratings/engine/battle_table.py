@@ -1,7 +1,8 @@
 """Battles as columns of numpy arrays, the input of every rating function.
 
 Pure Python + numpy: no Django here, so the CLI and the benchmark run without a
-database. The site builds a table from database rows with `BattleTable.from_rows`.
+database. The site builds a table from database rows with `BattleTable.from_rows`;
+every entry point accepts either (`Battles`) and converts once with `as_table`.
 """
 
 from __future__ import annotations
@@ -16,20 +17,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from arena.vocabulary import Winner
+
 # Outcome codes. both_bad is kept distinct from tie in the data (counts, exports),
 # but both score y = 0.5 in every rating formula, as in FastChat and arena-rank.
 A_WINS, B_WINS, TIE, BOTH_BAD = 0, 1, 2, 3
-OUTCOME_NAMES = ("model_a", "model_b", "tie", "both_bad")
+OUTCOME_NAMES = (Winner.MODEL_A, Winner.MODEL_B, Winner.TIE, Winner.BOTH_BAD)  # by code
 SCORE_OF_OUTCOME: NDArray[np.float64] = np.array([1.0, 0.0, 0.5, 0.5])
 # Swapping the sides of a battle maps A_WINS <-> B_WINS and keeps ties.
 SWAPPED_OUTCOME: NDArray[np.int8] = np.array([B_WINS, A_WINS, TIE, BOTH_BAD], dtype=np.int8)
 
 WINNER_CODES: dict[str, int] = {
-    "model_a": A_WINS,
-    "model_b": B_WINS,
-    "tie": TIE,
-    "tie (bothbad)": BOTH_BAD,
-    "both_bad": BOTH_BAD,
+    **{name: code for code, name in enumerate(OUTCOME_NAMES)},
+    "tie (bothbad)": BOTH_BAD,  # Chatbot Arena's spelling of both_bad in its datasets
 }
 
 # Per-side style columns a file or a row may carry: `<name>_a` and `<name>_b`.
@@ -125,11 +125,31 @@ class BattleTable:
         return np.argsort(self.tstamp, kind="stable").astype(np.intp)
 
     def inverse_probability_weights(self) -> NDArray[np.float64]:
-        """Weights 1/p normalised to mean 1 (uniform target over pairs, paper §4)."""
+        """Weights 1/p normalised to mean 1: a battle of a rarely sampled pair counts more,
+        so the fit estimates the ratings as if every pair had been sampled alike."""
         if self.sampling_prob is None:
             raise BattleDataError("weighting needs a 'sampling_prob' column")
         weights = 1.0 / self.sampling_prob
         return np.asarray(weights / weights.mean(), dtype=np.float64)
+
+    def anchor_index(self, anchor: tuple[str, float] | None) -> tuple[int, float] | None:
+        """(model index, rating) of an anchor given by name; ValueError if it cannot anchor."""
+        if anchor is None:
+            return None
+        name, rating = anchor
+        if name not in self.models:
+            raise ValueError(f"anchor model {name!r} has no battles")
+        if not math.isfinite(rating):
+            raise ValueError(f"anchor rating {rating!r} is not finite")
+        return self.models.index(name), float(rating)
+
+
+Battles = BattleTable | Iterable[Mapping[str, Any]]
+
+
+def as_table(battles: Battles) -> BattleTable:
+    """The battles as a table (dict rows are converted; a table is used as it is)."""
+    return battles if isinstance(battles, BattleTable) else BattleTable.from_rows(battles)
 
 
 def _required_column(rows: list[Mapping[str, Any]], name: str) -> list[Any]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit
 
-from arena.ratings.bradley_terry import (
+from arena.ratings.engine.bradley_terry import (
     LN10,
     PRIOR_RIDGE,
     SCALE,
@@ -105,13 +106,18 @@ def sandwich_interval(
     meat = laplacian(ti, tj, LN10**2 * triples.weight_sq * residual**2, k)
     bread = np.linalg.inv(hessian)
     covariance = bread @ meat @ bread
-    variance = _gauge_variance(covariance, None if anchor is None else int(local[anchor[0]]))
+    variance = gauge_variance(covariance, None if anchor is None else int(local[anchor[0]]))
     half_width = np.full(theta.shape, 0.0)
-    half_width[present] = Z_95 * SCALE * np.sqrt(np.clip(variance, 0.0, None))
+    half_width[present] = half_width_95(variance)
     return ratings - half_width, ratings + half_width
 
 
-def _gauge_variance(covariance: NDArray[np.float64], anchor: int | None) -> NDArray[np.float64]:
+def gauge_variance(covariance: NDArray[np.float64], anchor: int | None) -> NDArray[np.float64]:
+    """Variance of each rating in the gauge the ratings are shown in, from Cov(θ).
+
+    Only differences of θ are identified, so the variance depends on the gauge: for
+    mean 1000 it is the diagonal of P·Cov·P with P = I − 11ᵀ/k (the variance of
+    θ − mean θ); with an anchor a it is Var(θ_i − θ_a) = C_ii + C_aa − 2·C_ia."""
     k = covariance.shape[0]
     if anchor is None:
         centring = np.eye(k) - 1.0 / k
@@ -120,7 +126,18 @@ def _gauge_variance(covariance: NDArray[np.float64], anchor: int | None) -> NDAr
     return np.asarray(diag + diag[anchor] - 2.0 * covariance[:, anchor], dtype=np.float64)
 
 
-def rank_upper_bound(low: NDArray[np.float64], high: NDArray[np.float64]) -> NDArray[np.int64]:
-    """rank_i = 1 + #{j : low_j > high_i} (FastChat recompute_final_ranking)."""
-    beaten_by = (low[np.newaxis, :] > high[:, np.newaxis]).sum(axis=1)
+def half_width_95(variance: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Half the width of the normal 95% interval, in rating points, from Var(θ)."""
+    return np.asarray(Z_95 * SCALE * np.sqrt(np.clip(variance, 0.0, None)), dtype=np.float64)
+
+
+def rank_upper_bound(
+    low: Sequence[float] | NDArray[np.float64], high: Sequence[float] | NDArray[np.float64]
+) -> NDArray[np.int64]:
+    """rank_i = 1 + #{j : low_j > high_i}: one plus the models certainly better than i
+    (FastChat recompute_final_ranking). The only rank rule: pages that drop models
+    recompute ranks with it over the rows they keep."""
+    lows = np.asarray(low, dtype=np.float64)
+    highs = np.asarray(high, dtype=np.float64)
+    beaten_by = (lows[np.newaxis, :] > highs[:, np.newaxis]).sum(axis=1)
     return np.asarray(1 + beaten_by, dtype=np.int64)

@@ -1,11 +1,15 @@
-"""Online Elo, the order-dependent secondary column (reference §1.2, FastChat compute_elo)."""
+"""Online Elo, a secondary column (FastChat compute_elo).
+
+It depends on the order of the battles and drifts with recent ones, so it is shown
+next to the Bradley-Terry rating, never used for ranks.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
 
-from arena.ratings.battle_table import SCORE_OF_OUTCOME, BattleTable
+from arena.ratings.engine.battle_table import SCORE_OF_OUTCOME, BattleTable
 
 ELO_K = 4.0
 ELO_INIT = 1000.0

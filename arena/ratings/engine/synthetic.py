@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-from arena.ratings.battle_table import A_WINS, B_WINS, BOTH_BAD, TIE, BattleTable
-from arena.ratings.bradley_terry import INIT_RATING, SCALE
+from arena.ratings.engine.battle_table import A_WINS, B_WINS, BOTH_BAD, TIE, BattleTable
+from arena.ratings.engine.bradley_terry import INIT_RATING, SCALE
 
 
 def spread_ratings(n_models: int, spread: float = 300.0) -> dict[str, float]:
