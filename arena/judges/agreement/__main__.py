@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("json", "table"), default="json")
     parser.add_argument(
         "--bootstrap",
-        type=_rounds,
+        type=non_negative_int,
         default=DEFAULT_BOOTSTRAP,
         metavar="N",
         help=f"resamples for the 95%% accuracy interval; 0 = none (default {DEFAULT_BOOTSTRAP})",
@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _rounds(value: str) -> int:
+def non_negative_int(value: str) -> int:
     rounds = int(value)
     if rounds < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {rounds}")
