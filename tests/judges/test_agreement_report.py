@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -154,3 +157,33 @@ def test_the_same_seed_gives_the_same_interval_and_another_seed_does_not() -> No
 def test_zero_bootstrap_rounds_give_no_interval() -> None:
     table = LabelTable.from_columns(["tie"], ["tie"])
     assert agreement_report(table, bootstrap=0).to_dict()["accuracy_interval"] is None
+
+
+def test_a_label_column_mixing_strings_and_numbers_is_rejected() -> None:
+    with pytest.raises(AgreementInputError, match="column 'human' mixes value types"):
+        LabelTable.from_columns(["tie", 1], ["tie", "tie"])
+
+
+def test_the_agreement_package_imports_nothing_from_django() -> None:
+    package = Path(__file__).resolve().parents[2] / "arena" / "judges" / "agreement"
+    imported = set()
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+    assert imported <= {
+        "__future__",
+        "argparse",
+        "arena",
+        "collections",
+        "dataclasses",
+        "json",
+        "math",
+        "numpy",
+        "pathlib",
+        "pyarrow",
+        "sys",
+        "typing",
+    }
