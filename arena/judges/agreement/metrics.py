@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-LABELS = ("model_a", "model_b", "tie", "both_bad")
-THREE_CLASS_LABELS = ("model_a", "model_b", "tie")
+from arena.vocabulary import Winner
+
+LABELS = tuple(Winner)  # model_a, model_b, tie, both_bad: the vote outcomes
+THREE_CLASS_LABELS = (Winner.MODEL_A, Winner.MODEL_B, Winner.TIE)
 LABEL_SETS = ("4class", "3class")
 # 3-class merges both_bad into tie: neither side is preferred (BigCodeReward's "uncertain").
 THREE_CLASS_CODE: NDArray[np.intp] = np.array([0, 1, 2, 2], dtype=np.intp)
