@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -55,23 +55,19 @@ class AnthropicProvider(SdkProvider):
             max_retries=0,  # retries are ours: only before the first token
         )
 
-    def _attempt(
-        self, client: anthropic.Anthropic, model: ModelSpec, messages: list[Message], key: str
-    ) -> Generator[StreamEvent, None, None]:
-        try:
-            events: Stream[RawMessageStreamEvent] = client.messages.create(
-                **request_body(model, messages)
-            )
-        except Exception as err:
-            raise _mapped(err, model, key) from err
-        try:
-            yield from _events(events)
-        except ProviderError:
-            raise
-        except Exception as err:
-            raise _mapped(err, model, key) from err
-        finally:
-            events.close()  # the rater may have left: hang up so the server stops generating
+    def _open(
+        self, client: anthropic.Anthropic, model: ModelSpec, messages: list[Message]
+    ) -> Stream[RawMessageStreamEvent]:
+        stream: Stream[RawMessageStreamEvent] = client.messages.create(
+            **request_body(model, messages)
+        )
+        return stream
+
+    def _events(self, stream: Stream[RawMessageStreamEvent]) -> Iterator[StreamEvent]:
+        return _events(stream)
+
+    def _mapped(self, err: Exception, model: ModelSpec, key: str) -> ProviderError:
+        return _mapped(err, model, key)
 
 
 def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import Any, cast
 
 import openai
@@ -55,21 +55,16 @@ class OpenAICompatProvider(SdkProvider):
             max_retries=0,  # retries are ours: only before the first token
         )
 
-    def _attempt(
-        self, client: openai.OpenAI, model: ModelSpec, messages: list[Message], key: str
-    ) -> Generator[StreamEvent, None, None]:
-        try:
-            chunks = _open(client, request_body(model, messages))
-        except Exception as err:
-            raise _mapped(err, model, key) from err
-        try:
-            yield from _events(chunks)
-        except ProviderError:
-            raise
-        except Exception as err:
-            raise _mapped(err, model, key) from err
-        finally:
-            chunks.close()  # the rater may have left: hang up so the server stops generating
+    def _open(
+        self, client: openai.OpenAI, model: ModelSpec, messages: list[Message]
+    ) -> Stream[ChatCompletionChunk]:
+        return _open(client, request_body(model, messages))
+
+    def _events(self, stream: Stream[ChatCompletionChunk]) -> Iterator[StreamEvent]:
+        return _events(stream)
+
+    def _mapped(self, err: Exception, model: ModelSpec, key: str) -> ProviderError:
+        return _mapped(err, model, key)
 
 
 def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:

@@ -178,8 +178,9 @@ def transport_failure(err: BaseException, model: ModelSpec) -> ProviderError | N
 
 class SdkProvider:
     """What both SDK adapters share: a fresh client per answer, with the SDK's own
-    retries off (ours retry only before the first token), closed however the stream ends.
-    Subclasses say how to build their client and how to run one attempt."""
+    retries off (ours retry only before the first token), each attempt's stream closed
+    however it ends, errors mapped to safe messages. Subclasses say how to build their
+    client, open a stream, read its events and map an SDK error."""
 
     def __init__(
         self,
@@ -203,12 +204,33 @@ class SdkProvider:
         finally:
             client.close()
 
-    def _client(self, model: ModelSpec, key: str) -> Any:
-        raise NotImplementedError
-
     def _attempt(
         self, client: Any, model: ModelSpec, messages: list[Message], key: str
     ) -> Generator[StreamEvent, None, None]:
+        try:
+            stream = self._open(client, model, messages)
+        except Exception as err:
+            raise self._mapped(err, model, key) from err
+        try:
+            yield from self._events(stream)
+        except ProviderError:
+            raise
+        except Exception as err:
+            raise self._mapped(err, model, key) from err
+        finally:
+            stream.close()  # the rater may have left: hang up so the server stops generating
+
+    def _client(self, model: ModelSpec, key: str) -> Any:
+        raise NotImplementedError
+
+    def _open(self, client: Any, model: ModelSpec, messages: list[Message]) -> Any:
+        """Start one streaming request; the result has `close()`."""
+        raise NotImplementedError
+
+    def _events(self, stream: Any) -> Iterator[StreamEvent]:
+        raise NotImplementedError
+
+    def _mapped(self, err: Exception, model: ModelSpec, key: str) -> ProviderError:
         raise NotImplementedError
 
 
