@@ -114,7 +114,7 @@ class ModelNames(Filter):
 
 
 class BattleText(Filter):
-    """Equal to the battle's field of the same name; "" selects all."""
+    """Votes whose battle has this value in `column`; "" selects all."""
 
     default = ""
 
