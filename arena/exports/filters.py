@@ -1,15 +1,19 @@
-"""Which votes an export holds. One definition for the command, the page and admin."""
+"""Which votes an export holds: declared once (ExportFilters), for the command, the page,
+admin and the stored JSON of a job."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from abc import ABC, abstractmethod
+from argparse import ArgumentParser
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django import forms
+from django.db.models import CharField, Q, QuerySet
 
-from arena.battles.models import Vote
+from arena.battles.models import Battle, Vote
 from arena.llms.models import LanguageModel
 from arena.ratings.snapshots import counted_votes
 
@@ -18,23 +22,158 @@ class FilterError(ValueError):
     """A filter a person typed is wrong; the message says how, in one line."""
 
 
+FILTER = "filter"  # the key of a field's Filter in its dataclass metadata
+
+
+class Filter(ABC):
+    """One kind of filter: its Python value, how it is parsed and stored, and how the form
+    and the command ask for it. The filters themselves are the fields of ExportFilters."""
+
+    default: Any = None
+
+    def __init__(self, label: str, help_text: str = "", *, option: str = "") -> None:
+        self.label, self.help_text, self.option = label, help_text, option
+
+    def field(self) -> Any:
+        """The dataclass field of this filter (typed as Any so that mypy takes it as a default)."""
+        return field(default=self.default, metadata={FILTER: self})
+
+    @abstractmethod
+    def parse(self, value: object, label: str) -> Any:
+        """From stored JSON, a form's cleaned data or the command's options (None: unset)."""
+
+    def to_json(self, value: Any) -> Any:
+        return value
+
+    @abstractmethod
+    def form_field(self) -> forms.Field: ...
+
+    def add_option(self, parser: ArgumentParser, name: str) -> None:
+        parser.add_argument(self.flag(name), dest=name, help=self.help_text or self.label)
+
+    def flag(self, name: str) -> str:
+        return self.option or "--" + name.replace("_", "-")
+
+
+class Day(Filter):
+    """A UTC day, or None."""
+
+    def parse(self, value: object, label: str) -> date | None:
+        return parse_day(value, label)
+
+    def to_json(self, value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    def form_field(self) -> forms.Field:
+        return forms.DateField(
+            required=False,
+            label=self.label,
+            help_text=self.help_text,
+            widget=forms.DateInput(attrs={"type": "date"}),
+        )
+
+    def add_option(self, parser: ArgumentParser, name: str) -> None:
+        parser.add_argument(self.flag(name), dest=name, metavar="YYYY-MM-DD", help=self.help_text)
+
+
+class ModelNames(Filter):
+    """Public model names, sorted; () selects all."""
+
+    default = ()
+
+    def parse(self, value: object, label: str) -> tuple[str, ...]:
+        if not value:
+            return ()
+        if isinstance(value, str):
+            return split_names([value])
+        if isinstance(value, Iterable):
+            return split_names(str(name) for name in value)
+        raise FilterError(f"{label}: expected model names, got {value!r}")
+
+    def to_json(self, value: tuple[str, ...]) -> list[str]:
+        return sorted(value)
+
+    def form_field(self) -> forms.Field:
+        return forms.MultipleChoiceField(
+            required=False,
+            label=self.label,
+            help_text=self.help_text,
+            choices=_model_choices,  # a callable: read when a form is made, not at import
+            widget=forms.SelectMultiple(attrs={"size": 6}),
+        )
+
+    def add_option(self, parser: ArgumentParser, name: str) -> None:
+        parser.add_argument(
+            self.flag(name),
+            dest=name,
+            action="append",
+            default=[],
+            metavar="A,B",
+            help=self.help_text,
+        )
+
+
+class BattleText(Filter):
+    """Votes whose battle has this value in `column`; "" selects all."""
+
+    default = ""
+
+    def __init__(self, label: str, help_text: str = "", *, column: str) -> None:
+        super().__init__(label, help_text)
+        self.column = column
+        battle_field = Battle._meta.get_field(column)
+        self.max_length = battle_field.max_length if isinstance(battle_field, CharField) else None
+
+    def parse(self, value: object, label: str) -> str:
+        return str(value or "").strip()
+
+    def form_field(self) -> forms.Field:
+        return forms.CharField(
+            required=False, label=self.label, help_text=self.help_text, max_length=self.max_length
+        )
+
+
+class Flag(Filter):
+    """Off selects all."""
+
+    default = False
+
+    def parse(self, value: object, label: str) -> bool:
+        return bool(value)
+
+    def form_field(self) -> forms.Field:
+        return forms.BooleanField(required=False, label=self.label, help_text=self.help_text)
+
+    def add_option(self, parser: ArgumentParser, name: str) -> None:
+        parser.add_argument(
+            self.flag(name), dest=name, action="store_true", help=self.help_text or self.label
+        )
+
+
 @dataclass(frozen=True)
 class ExportFilters:
-    """Dates are UTC days, both ends included. `models`: battles where either side is one.
+    """Which votes an export holds: the one declaration of the filters. The form fields,
+    the command's options and the stored JSON are derived from these fields.
 
     `counted_only` selects exactly the votes the leaderboards count (valid, anonymous,
     finished battle): the round trip to a site snapshot uses it.
     """
 
-    since: date | None = None
-    until: date | None = None
-    models: tuple[str, ...] = field(default=())
-    category: str = ""
-    language: str = ""
-    environment: str = ""
-    valid_only: bool = False
-    anonymous_only: bool = False
-    counted_only: bool = False
+    since: date | None = Day("Since", "UTC day of the vote, included.").field()
+    until: date | None = Day("Until", "UTC day of the vote, included.").field()
+    models: tuple[str, ...] = ModelNames(
+        "Models", "Battles where either side is one of these. None: all."
+    ).field()
+    category: str = BattleText("Category", column="category").field()
+    language: str = BattleText("Language", column="language").field()
+    environment: str = BattleText("Environment", column="environment").field()
+    valid_only: bool = Flag("Valid votes only").field()
+    anonymous_only: bool = Flag("Anonymous battles only").field()
+    counted_only: bool = Flag(
+        "Exactly the votes the leaderboards count",
+        "Valid votes on anonymous, finished battles: reproduces the site's snapshot.",
+        option="--counted",
+    ).field()
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
@@ -42,30 +181,14 @@ class ExportFilters:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready and canonical: stored on Export rows, printed in manifests and cards."""
-        return {
-            "since": self.since.isoformat() if self.since else None,
-            "until": self.until.isoformat() if self.until else None,
-            "models": sorted(self.models),
-            "category": self.category,
-            "language": self.language,
-            "environment": self.environment,
-            "valid_only": self.valid_only,
-            "anonymous_only": self.anonymous_only,
-            "counted_only": self.counted_only,
-        }
+        return {name: spec.to_json(getattr(self, name)) for name, spec in FILTERS.items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ExportFilters:
+    def from_dict(cls, data: Mapping[str, Any], label: Callable[[str], str] = str) -> ExportFilters:
+        """From stored JSON, a form's cleaned data or the command's options (keys: field
+        names; a missing key is the filter's default). `label` names a field in errors."""
         return cls(
-            since=parse_day(data.get("since"), "since"),
-            until=parse_day(data.get("until"), "until"),
-            models=tuple(sorted(data.get("models") or ())),
-            category=str(data.get("category") or ""),
-            language=str(data.get("language") or ""),
-            environment=str(data.get("environment") or ""),
-            valid_only=bool(data.get("valid_only")),
-            anonymous_only=bool(data.get("anonymous_only")),
-            counted_only=bool(data.get("counted_only")),
+            **{name: spec.parse(data.get(name), label(name)) for name, spec in FILTERS.items()}
         )
 
     def votes(self) -> QuerySet[Vote]:
@@ -79,10 +202,9 @@ class ExportFilters:
             votes = votes.filter(
                 Q(battle__model_a__name__in=names) | Q(battle__model_b__name__in=names)
             )
-        for name in ("category", "language", "environment"):
-            value = getattr(self, name)
-            if value:
-                votes = votes.filter(**{f"battle__{name}": value})
+        for name, spec in FILTERS.items():
+            if isinstance(spec, BattleText) and getattr(self, name):
+                votes = votes.filter(**{f"battle__{spec.column}": getattr(self, name)})
         if self.valid_only:
             votes = votes.filter(is_valid=True)
         if self.anonymous_only:
@@ -115,5 +237,13 @@ def split_names(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(name for name in names if name))
 
 
+def _model_choices() -> list[tuple[str, str]]:
+    names = LanguageModel.objects.order_by("name").values_list("name", flat=True)
+    return [(name, name) for name in names]
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+FILTERS: dict[str, Filter] = {spec.name: spec.metadata[FILTER] for spec in fields(ExportFilters)}

@@ -3,9 +3,10 @@
 Memory is bounded by one chunk: votes come from a server-side cursor
 (`.iterator(chunk_size=...)`), and turns, responses, executions, artifacts and events
 are loaded per chunk with one query each (`values_list`, no model instances, artifact
-bytes never read, program output cut in the database). Only allow-listed fields leave
-this module: no IP, e-mail, user name, worker host or raw rater id is ever selected
-for output.
+bytes never read, program output cut in the database). Each query selects the fields of
+one `*Record` and reads them back by name, never by position. Only allow-listed fields
+leave this module: no IP, e-mail, user name, worker host or raw rater id is output (the
+voter's user name and e-mail are read only to scrub them out of reasons).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.db.models.functions import Length, Substr
 from django.db.models.lookups import GreaterThan
 
@@ -33,29 +34,103 @@ from arena.runs.models import Artifact, Execution
 
 CHUNK_SIZE = 1_000  # votes per bulk fetch: fewer round trips, memory still small
 
-VOTE_FIELDS = (
-    "pk",
-    "battle_id",
-    "winner",
-    "feedback",
-    "is_valid",
-    "invalid_reason",
-    "created_at",
-    "rater__uuid",
-    "rater__user__username",
-    "rater__user__email",
-    "battle__model_a__name",
-    "battle__model_b__name",
-    "battle__sampling_prob",
-    "battle__is_anonymous",
-    "battle__anonymity_note",
-    "battle__category",
-    "battle__language",
-    "battle__environment",
-    "battle__status",
-    "battle__void_reason",
-    "battle__created_at",
-)
+Record = TypeVar("Record", bound=NamedTuple)
+
+
+class VoteRecord(NamedTuple):
+    """What is read per vote. Field names are the ORM paths selected (see `select`)."""
+
+    pk: int
+    battle_id: uuid.UUID
+    winner: str
+    feedback: Any
+    is_valid: bool
+    invalid_reason: str
+    created_at: datetime
+    rater__uuid: uuid.UUID
+    rater__user__username: str | None  # only to scrub the voter's own name from reasons
+    rater__user__email: str | None  # likewise
+    battle__model_a__name: str
+    battle__model_b__name: str
+    battle__sampling_prob: float
+    battle__is_anonymous: bool
+    battle__anonymity_note: str
+    battle__category: str
+    battle__language: str
+    battle__environment: str
+    battle__status: str
+    battle__void_reason: str
+    battle__created_at: datetime
+
+
+class TurnRecord(NamedTuple):
+    battle_id: uuid.UUID
+    turn_index: int  # annotated: a NamedTuple field cannot be called `index`
+    prompt: str
+
+
+class ResponseRecord(NamedTuple):
+    pk: int
+    turn__battle_id: uuid.UUID
+    turn__index: int
+    side: str
+    text: str
+    status: str
+    code: str
+    code_language: str
+    reasoning: str
+    ttft_ms: int | None
+    total_ms: int | None
+    input_tokens: int | None
+    output_tokens: int | None
+
+
+class ExecutionRecord(NamedTuple):
+    pk: int
+    owner_id: int  # the Response (the query selects battle answers' runs only)
+    code: str
+    language: str
+    environment: str
+    is_edited: bool
+    status: str
+    exit_code: int | None
+    signal: int | None
+    wall_ms: int | None
+    cpu_ms: int | None
+    out: str  # stdout, cut in the database (annotated)
+    err: str  # stderr, likewise
+    stdout_truncated: bool  # cut by the sandbox
+    stderr_truncated: bool
+    out_cut: bool  # cut by the export (annotated)
+    err_cut: bool
+    created_at: datetime
+
+
+class EventRecord(NamedTuple):
+    battle_id: uuid.UUID
+    response_id: int | None
+    kind: str
+    data: Any
+    created_at: datetime
+
+
+class ArtifactRecord(NamedTuple):
+    execution_id: int
+    name: str
+    mime: str
+    size: int
+    sha256: str
+
+
+def select(
+    queryset: QuerySet[Any], record: type[Record], *, chunk_size: int | None = None
+) -> Iterator[Record]:
+    """The rows of `queryset` as `record`s. The query selects exactly the record's fields,
+    in the record's order, so a value cannot land in another field's place."""
+    rows = queryset.values_list(*record._fields)
+    if chunk_size is None:
+        return map(record._make, rows)
+    return map(record._make, rows.iterator(chunk_size=chunk_size))  # server-side cursor
 
 
 def pseudonym(secret: bytes, rater_uuid: uuid.UUID) -> str:
@@ -101,73 +176,49 @@ def iter_rows(
 ) -> Iterator[dict[str, Any]]:
     """Rows in `battle_rows()` order (vote created_at, pk): Elo replays in that order."""
     scrub = Scrubber.for_staff()
-    cursor = (
-        votes.order_by("created_at", "pk").values_list(*VOTE_FIELDS).iterator(chunk_size=chunk_size)
-    )
+    cursor = select(votes.order_by("created_at", "pk"), VoteRecord, chunk_size=chunk_size)
     while chunk := list(islice(cursor, chunk_size)):
-        details = BattleDetails.load({vote[1] for vote in chunk})
+        details = BattleDetails.load({vote.battle_id for vote in chunk})
         for vote in chunk:
             yield _row(vote, details, secret, scrub)
 
 
 def _row(
-    vote: tuple[Any, ...], details: BattleDetails, secret: bytes, scrub: Scrubber
+    vote: VoteRecord, details: BattleDetails, secret: bytes, scrub: Scrubber
 ) -> dict[str, Any]:
-    (
-        pk,
-        battle_id,
-        winner,
-        feedback,
-        is_valid,
-        invalid_reason,
-        created_at,
-        rater_uuid,
-        username,
-        email,
-        model_a,
-        model_b,
-        sampling_prob,
-        is_anonymous,
-        anonymity_note,
-        category,
-        language,
-        environment,
-        battle_status,
-        void_reason,
-        battle_created_at,
-    ) = vote
-    turns = details.turns.get(battle_id, [])
+    battle_id = vote.battle_id
+    voter = (vote.rater__user__username, vote.rater__user__email)
     return {
         "schema": SCHEMA_ID,
-        "vote_id": pk,
+        "vote_id": vote.pk,
         "battle_id": str(battle_id),
         "conversation_a_id": str(uuid.uuid5(battle_id, "a")),
         "conversation_b_id": str(uuid.uuid5(battle_id, "b")),
-        "model_a": model_a,
-        "model_b": model_b,
-        "winner": ARENA_WINNER[winner],
-        "vote": winner,
-        "feedback": _feedback(feedback),
-        "turn": len(turns),
+        "model_a": vote.battle__model_a__name,
+        "model_b": vote.battle__model_b__name,
+        "winner": ARENA_WINNER[vote.winner],
+        "vote": vote.winner,
+        "feedback": _feedback(vote.feedback),
+        "turn": len(details.turns.get(battle_id, [])),
         "conversation_a": details.conversation(battle_id, "a"),
         "conversation_b": details.conversation(battle_id, "b"),
         "responses": details.responses.get(battle_id, []),
         "executions": details.executions.get(battle_id, []),
         "events": details.events.get(battle_id, []),
-        "category": category,
-        "language": language,
-        "environment": environment,
-        "sampling_prob": sampling_prob,
-        "tstamp": created_at.timestamp(),
-        "vote_time": _iso(created_at),
-        "battle_tstamp": battle_created_at.timestamp(),
-        "is_anonymous": is_anonymous,
-        "anonymity_note": scrub(anonymity_note, username, email),
-        "is_valid": is_valid,
-        "invalid_reason": scrub(invalid_reason, username, email),
-        "battle_status": battle_status,
-        "void_reason": scrub(void_reason, username, email),
-        "rater_id": pseudonym(secret, rater_uuid),
+        "category": vote.battle__category,
+        "language": vote.battle__language,
+        "environment": vote.battle__environment,
+        "sampling_prob": vote.battle__sampling_prob,
+        "tstamp": vote.created_at.timestamp(),
+        "vote_time": _iso(vote.created_at),
+        "battle_tstamp": vote.battle__created_at.timestamp(),
+        "is_anonymous": vote.battle__is_anonymous,
+        "anonymity_note": scrub(vote.battle__anonymity_note, *voter),
+        "is_valid": vote.is_valid,
+        "invalid_reason": scrub(vote.invalid_reason, *voter),
+        "battle_status": vote.battle__status,
+        "void_reason": scrub(vote.battle__void_reason, *voter),
+        "rater_id": pseudonym(secret, vote.rater__uuid),
     }
 
 
@@ -198,7 +249,7 @@ class BattleDetails:
         ids = sorted(battle_ids)
         details._load_turns(ids)
         details._load_responses(ids)
-        details._load_executions(ids)
+        details._load_executions()
         details._load_events(ids)
         return details
 
@@ -212,50 +263,38 @@ class BattleDetails:
         return messages
 
     def _load_turns(self, ids: list[uuid.UUID]) -> None:
-        rows = Turn.objects.filter(battle_id__in=ids).order_by("battle_id", "index")
-        for battle_id, index, prompt in rows.values_list("battle_id", "index", "prompt"):
-            self.turns[battle_id].append((index, prompt))
+        rows = (
+            Turn.objects.filter(battle_id__in=ids)
+            .order_by("battle_id", "index")
+            .annotate(turn_index=F("index"))
+        )
+        for turn in select(rows, TurnRecord):
+            self.turns[turn.battle_id].append((turn.turn_index, turn.prompt))
 
     def _load_responses(self, ids: list[uuid.UUID]) -> None:
-        rows = (
-            Response.objects.filter(turn__battle_id__in=ids)
-            .order_by("turn__battle_id", "turn__index", "side")
-            .values_list(
-                "pk",
-                "turn__battle_id",
-                "turn__index",
-                "side",
-                "text",
-                "status",
-                "code",
-                "code_language",
-                "reasoning",
-                "ttft_ms",
-                "total_ms",
-                "input_tokens",
-                "output_tokens",
-            )
+        rows = Response.objects.filter(turn__battle_id__in=ids).order_by(
+            "turn__battle_id", "turn__index", "side"
         )
-        for pk, battle_id, index, side, text, *rest in rows:
-            self._where[pk] = (battle_id, side, index)
-            self.texts[(battle_id, index, side)] = text
-            status, code, code_language, reasoning, ttft, total, tokens_in, tokens_out = rest
+        for response in select(rows, ResponseRecord):
+            battle_id, index, side = response.turn__battle_id, response.turn__index, response.side
+            self._where[response.pk] = (battle_id, side, index)
+            self.texts[(battle_id, index, side)] = response.text
             self.responses[battle_id].append(
                 {
                     "side": side,
                     "turn": index,
-                    "status": status,
-                    "code": code,
-                    "code_language": code_language,
-                    "reasoning": reasoning,
-                    "ttft_ms": ttft,
-                    "total_ms": total,
-                    "input_tokens": tokens_in,
-                    "output_tokens": tokens_out,
+                    "status": response.status,
+                    "code": response.code,
+                    "code_language": response.code_language,
+                    "reasoning": response.reasoning,
+                    "ttft_ms": response.ttft_ms,
+                    "total_ms": response.total_ms,
+                    "input_tokens": response.input_tokens,
+                    "output_tokens": response.output_tokens,
                 }
             )
 
-    def _load_executions(self, ids: list[uuid.UUID]) -> None:
+    def _load_executions(self) -> None:
         # By response id (known from _load_responses): integers, and no join.
         response_ids = sorted(self._where)
         artifacts = _artifacts(response_ids)
@@ -268,84 +307,43 @@ class BattleDetails:
                 err_cut=GreaterThan(Length("stderr"), OUTPUT_MAX_CHARS),
             )
             .order_by("created_at", "pk")
-            .values_list(
-                "pk",
-                "owner_id",
-                "code",
-                "language",
-                "environment",
-                "is_edited",
-                "status",
-                "exit_code",
-                "signal",
-                "wall_ms",
-                "cpu_ms",
-                "out",
-                "err",
-                "stdout_truncated",
-                "stderr_truncated",
-                "out_cut",
-                "err_cut",
-                "created_at",
-            )
         )
-        for row in rows:
-            (
-                pk,
-                response_id,
-                code,
-                language,
-                environment,
-                is_edited,
-                status,
-                exit_code,
-                signal,
-                wall_ms,
-                cpu_ms,
-                out,
-                err,
-                out_trunc,
-                err_trunc,
-                out_cut,
-                err_cut,
-                created,
-            ) = row
-            battle_id, side, index = self._where[response_id]
+        for run in select(rows, ExecutionRecord):
+            battle_id, side, index = self._where[run.owner_id]
             self.executions[battle_id].append(
                 {
                     "side": side,
                     "turn": index,
-                    "code": code,
-                    "language": language,
-                    "environment": environment,
-                    "is_edited": is_edited,
-                    "status": status,
-                    "exit_code": exit_code,
-                    "signal": signal,
-                    "wall_ms": wall_ms,
-                    "cpu_ms": cpu_ms,
-                    "stdout": out,
-                    "stderr": err,
-                    "stdout_truncated": bool(out_trunc or out_cut),
-                    "stderr_truncated": bool(err_trunc or err_cut),
-                    "artifacts": artifacts.get(pk, []),
-                    "tstamp": created.timestamp(),
+                    "code": run.code,
+                    "language": run.language,
+                    "environment": run.environment,
+                    "is_edited": run.is_edited,
+                    "status": run.status,
+                    "exit_code": run.exit_code,
+                    "signal": run.signal,
+                    "wall_ms": run.wall_ms,
+                    "cpu_ms": run.cpu_ms,
+                    "stdout": run.out,
+                    "stderr": run.err,
+                    "stdout_truncated": bool(run.stdout_truncated or run.out_cut),
+                    "stderr_truncated": bool(run.stderr_truncated or run.err_cut),
+                    "artifacts": artifacts.get(run.pk, []),
+                    "tstamp": run.created_at.timestamp(),
                 }
             )
 
     def _load_events(self, ids: list[uuid.UUID]) -> None:
         rows = InteractionEvent.objects.filter(battle_id__in=ids).order_by("created_at", "pk")
-        for battle_id, response_id, kind, data, created in rows.values_list(
-            "battle_id", "response_id", "kind", "data", "created_at"
-        ):
-            _, side, index = self._where.get(response_id, (None, None, None))
-            self.events[battle_id].append(
+        for event in select(rows, EventRecord):
+            where = self._where.get(event.response_id) if event.response_id else None
+            _, side, index = where or (None, None, None)  # battle-level events have no side
+            self.events[event.battle_id].append(
                 {
-                    "kind": kind,
+                    "kind": event.kind,
                     "side": side,
                     "turn": index,
-                    "tstamp": created.timestamp(),
-                    "data": dumps(safe_event_data(data)),
+                    "tstamp": event.created_at.timestamp(),
+                    "data": dumps(safe_event_data(event.data)),
                 }
             )
 
@@ -366,11 +364,14 @@ def _artifacts(response_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     rows = Artifact.objects.filter(
         execution__owner_type=_response_type(), execution__owner_id__in=response_ids
     ).order_by("execution_id", "name", "pk")
-    for execution_id, name, mime, size, sha256 in rows.values_list(
-        "execution_id", "name", "mime", "size", "sha256"
-    ):
-        by_execution[execution_id].append(
-            {"name": name, "mime": mime, "size": size, "sha256": sha256}
+    for artifact in select(rows, ArtifactRecord):
+        by_execution[artifact.execution_id].append(
+            {
+                "name": artifact.name,
+                "mime": artifact.mime,
+                "size": artifact.size,
+                "sha256": artifact.sha256,
+            }
         )
     return by_execution
 

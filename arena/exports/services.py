@@ -32,7 +32,7 @@ from arena.exports.writers import open_writer
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (rows written, rows expected)
-BATCH_ROWS = 1_000  # rows per write: one Parquet row group, one JSONL/CSV flush
+BATCH_ROWS = 1_000  # rows per writer call: a JSONL/CSV flush, an Arrow batch for Parquet
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,9 @@ def api_export_download(request: HttpRequest, export_id: int) -> HttpResponseBas
 @require_GET
 @token_required
 def api_leaderboard(request: HttpRequest) -> JsonResponse:
-    """The newest stored snapshot of a scope, as the public page shows it."""
+    """The newest stored snapshot of a scope as computed, minus the models that are not
+    public. Not the page's board: ranks stay the snapshot's (hidden models counted), and
+    models under the minimum vote count are not set apart."""
     scope = request.GET.get("scope", OVERALL)[:100]
     snapshot = latest_snapshot(scope)
     if snapshot is None:

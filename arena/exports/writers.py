@@ -1,4 +1,5 @@
-"""Streaming writers: batches of row dicts in, one data file out, memory bounded by a batch.
+"""Streaming writers: batches of row dicts in, one data file out. Memory is bounded by a
+batch (JSONL, CSV) or by a row group of ~16 MB of Arrow batches (Parquet).
 
 No Django here: the benchmark feeds synthetic rows through the very same path. Output
 is deterministic: fixed column order, no clocks, compact JSON with a fixed key order.

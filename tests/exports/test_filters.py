@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import fields
+from datetime import date
 
 import pytest
 
 from arena.battles.models import Vote
 from arena.exports.filters import ExportFilters, FilterError
+from arena.exports.forms import ExportAdminForm, ExportForm
+from arena.exports.management.commands.export_votes import Command
 from arena.llms.models import LanguageModel
 from arena.raters.models import Rater
 
@@ -53,8 +57,6 @@ def ids(votes: dict[str, Vote], *names: str) -> set[int]:
 
 
 def test_date_range_includes_both_days(votes: dict[str, Vote], export) -> None:
-    from datetime import date
-
     assert exported(export, since=date(2026, 3, 1), until=date(2026, 3, 1)) == ids(
         votes, "today", "invalid"
     )
@@ -83,8 +85,6 @@ def test_valid_and_anonymous_only(votes: dict[str, Vote], export) -> None:
 
 
 def test_filters_survive_a_round_trip_through_json() -> None:
-    from datetime import date
-
     filters = ExportFilters(since=date(2026, 1, 1), models=("b", "a"), valid_only=True)
     assert ExportFilters.from_dict(json.loads(json.dumps(filters.to_dict()))) == ExportFilters(
         since=date(2026, 1, 1), models=("a", "b"), valid_only=True
@@ -92,7 +92,54 @@ def test_filters_survive_a_round_trip_through_json() -> None:
 
 
 def test_a_reversed_range_is_refused() -> None:
-    from datetime import date
-
     with pytest.raises(FilterError, match="is after"):
         ExportFilters(since=date(2026, 2, 1), until=date(2026, 1, 1))
+
+
+def test_the_form_the_command_line_and_stored_json_give_the_same_filters(
+    make_model: Callable[..., LanguageModel],
+) -> None:
+    for name in ("atlas", "basil"):
+        make_model(name=name)
+    expected = ExportFilters(
+        since=date(2026, 1, 1),
+        until=date(2026, 1, 31),
+        models=("atlas", "basil"),
+        category="web",
+        language="python",
+        environment="html",
+        valid_only=True,
+        anonymous_only=True,
+        counted_only=True,
+    )
+    form = ExportForm(
+        {
+            "format": "jsonl",
+            "since": "2026-01-01",
+            "until": "2026-01-31",
+            "models": ["basil", "atlas"],
+            "category": "web",
+            "language": "python",
+            "environment": "html",
+            "valid_only": "on",
+            "anonymous_only": "on",
+            "counted_only": "on",
+        }
+    )
+    assert form.is_valid(), form.errors
+    args = "--since 2026-01-01 --until 2026-01-31 --models basil --models atlas,basil "
+    args += "--category web --language python --environment html "
+    args += "--valid-only --anonymous-only --counted --format jsonl --output x"
+    options = vars(Command().create_parser("manage.py", "export_votes").parse_args(args.split()))
+    assert form.filters == ExportFilters.from_dict(options) == expected
+    assert ExportFilters.from_dict(json.loads(json.dumps(expected.to_dict()))) == expected
+
+
+def test_every_filter_is_on_the_form_and_on_the_command_line() -> None:
+    names = [f.name for f in fields(ExportFilters)]
+    assert list(ExportForm().fields) == ["format", *names]
+    assert list(ExportAdminForm().fields) == ["format", *names]
+    parser = Command().create_parser("manage.py", "export_votes")
+    parsed = vars(parser.parse_args(["--format", "csv", "--output", "x"]))
+    assert set(names) <= set(parsed)
+    assert ExportFilters.from_dict(parsed) == ExportFilters()

@@ -16,7 +16,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from arena.exports.card import write_zip
-from arena.exports.filters import ExportFilters, FilterError, parse_day, split_names
+from arena.exports.filters import FILTERS, ExportFilters, FilterError
 from arena.exports.schema import FORMATS
 from arena.exports.services import export_votes
 
@@ -32,23 +32,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--output", required=True, metavar="PATH", help="a directory, or a file ending in .zip"
         )
-        parser.add_argument("--since", metavar="YYYY-MM-DD", help="votes from this UTC day on")
-        parser.add_argument("--until", metavar="YYYY-MM-DD", help="votes up to this UTC day")
-        parser.add_argument(
-            "--models",
-            action="append",
-            default=[],
-            metavar="A,B",
-            help="battles where either side is one of these models",
-        )
-        parser.add_argument("--category", default="")
-        parser.add_argument("--language", default="")
-        parser.add_argument("--environment", default="")
-        parser.add_argument("--valid-only", action="store_true")
-        parser.add_argument("--anonymous-only", action="store_true")
-        parser.add_argument(
-            "--counted", action="store_true", help="exactly the votes the leaderboards count"
-        )
+        for name, spec in FILTERS.items():
+            spec.add_option(parser, name)
         parser.add_argument(
             "--secret-file",
             metavar="FILE",
@@ -80,17 +65,7 @@ class Command(BaseCommand):
 
     def _filters(self, options: dict[str, Any]) -> ExportFilters:
         try:
-            filters = ExportFilters(
-                since=parse_day(options["since"], "--since"),
-                until=parse_day(options["until"], "--until"),
-                models=split_names(options["models"]),
-                category=options["category"],
-                language=options["language"],
-                environment=options["environment"],
-                valid_only=options["valid_only"],
-                anonymous_only=options["anonymous_only"],
-                counted_only=options["counted"],
-            )
+            filters = ExportFilters.from_dict(options, label=lambda name: FILTERS[name].flag(name))
             filters.check_models_exist()
         except FilterError as error:
             raise CommandError(str(error)) from None
