@@ -10,8 +10,9 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from arena.cli import OneLineErrorParser, is_parquet
 from arena.ratings.engine import (
     STYLE_FEATURES,
     BattleDataError,
@@ -27,16 +28,10 @@ CLI_FIELDS = ("model", "bt", "bt_ci_low", "bt_ci_high", "elo", "battles", "rank_
 _COLUMNS = ("model_a", "model_b", "winner", "tstamp", "sampling_prob") + tuple(
     f"{feature}_{side}" for feature in STYLE_FEATURES for side in "ab"
 )
-_PARQUET_MAGIC = b"PAR1"
 
 
 class InputError(Exception):
     """A problem with the user's input, reported as one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line instead of usage + message
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m arena.ratings", description=__doc__)
+    parser = OneLineErrorParser(prog="python -m arena.ratings", description=__doc__)
     parser.add_argument("file", help="battles as JSONL or Parquet")
     parser.add_argument("--format", choices=("json", "table"), default="json")
     parser.add_argument("--bootstrap", type=int, default=100, metavar="N")
@@ -99,13 +94,10 @@ def _parse_anchor(value: str | None) -> tuple[str, float] | None:
 def read_battles(path: Path) -> BattleTable:
     """Read a JSONL or Parquet file (detected by content) into a BattleTable."""
     try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
+        parquet = is_parquet(path)
     except OSError as error:
         raise InputError(f"{path}: {error.strerror or error}") from None
-    if head == _PARQUET_MAGIC:
-        return _read_parquet(path)
-    return _read_jsonl(path)
+    return _read_parquet(path) if parquet else _read_jsonl(path)
 
 
 def _read_parquet(path: Path) -> BattleTable:

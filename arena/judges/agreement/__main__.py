@@ -13,8 +13,8 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
+from arena.cli import OneLineErrorParser
 from arena.judges.agreement.labels import DIMENSIONS, AgreementInputError, read_labels
 from arena.judges.agreement.metrics import LABEL_SETS, Confusion
 from arena.judges.agreement.report import (
@@ -25,11 +25,6 @@ from arena.judges.agreement.report import (
 )
 
 _METRICS = ("accuracy", "macro_f1", "kappa", "mcc")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line instead of usage + message
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m arena.judges.agreement", description=__doc__)
+    parser = OneLineErrorParser(prog="python -m arena.judges.agreement", description=__doc__)
     parser.add_argument("file", help="judgements as JSONL or Parquet")
     parser.add_argument("--format", choices=("json", "table"), default="json")
     parser.add_argument(

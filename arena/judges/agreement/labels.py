@@ -20,13 +20,13 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from arena.cli import is_parquet
 from arena.judges.agreement.metrics import LABELS
 
 DIMENSIONS = ("category", "language", "environment")
 # A battle judged twice: "ab" shows the battle's model_a as A, "ba" swaps the sides.
 ORDERS = ("ab", "ba")
 COLUMNS = ("human", "judge", *DIMENSIONS, "battle_id", "order")
-_PARQUET_MAGIC = b"PAR1"
 
 
 class AgreementInputError(ValueError):
@@ -105,13 +105,10 @@ class LabelTable:
 def read_labels(path: Path) -> LabelTable:
     """A JSONL or Parquet file (told apart by content) as a LabelTable; errors name the line."""
     try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
+        parquet = is_parquet(path)
     except OSError as error:
         raise AgreementInputError(f"{path}: {error.strerror or error}") from None
-    if head == _PARQUET_MAGIC:
-        return _read_parquet(path)
-    return _read_jsonl(path)
+    return _read_parquet(path) if parquet else _read_jsonl(path)
 
 
 def _arrow(name: str, values: Sequence[Any]) -> pa.Array:
