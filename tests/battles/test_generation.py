@@ -117,15 +117,9 @@ def test_html_in_an_answer_is_rendered_inert(api_battle, alice_client: Client) -
     assert "&lt;script&gt;" in page
 
 
-def test_a_model_naming_its_maker_makes_the_battle_non_anonymous(
-    alice: Rater, make_model, make_battle
-) -> None:
-    from arena.battles.services import vote_record
-    from arena.ratings.snapshots import counted_votes
-
-    with openai_server(
-        Answer(text=["I am Claude, made by Anthropic.\n```python\nprint(1)\n```"])
-    ) as server:
+def claude_answers(text: str, rater: Rater, make_model, make_battle) -> Battle:
+    """A battle whose side A, a model of Anthropic's, answers `text`; side B is done."""
+    with openai_server(Answer(text=[text])) as server:
         model = make_model(
             name="claude-test",
             provider="openai",
@@ -133,10 +127,22 @@ def test_a_model_naming_its_maker_makes_the_battle_non_anonymous(
             organization="Anthropic",
             base_url=server.base_url,
         )
-        battle = make_battle(alice, model_a=model, answers=Response.Status.PENDING)
+        battle = make_battle(rater, model_a=model, answers=Response.Status.PENDING)
         Response.objects.filter(turn__battle=battle, side="b").update(status="done")
         generate_response(Response.objects.get(turn__battle=battle, side="a").pk)
     battle.refresh_from_db()
+    return battle
+
+
+def test_a_model_naming_its_maker_makes_the_battle_non_anonymous(
+    alice: Rater, make_model, make_battle
+) -> None:
+    from arena.battles.services import vote_record
+    from arena.ratings.snapshots import counted_votes
+
+    battle = claude_answers(
+        "I am Claude, made by Anthropic.\n```python\nprint(1)\n```", alice, make_model, make_battle
+    )
     assert battle.is_anonymous is False
     assert "Model A named itself" in battle.anonymity_note
     Execution.objects.update(status="ok")
@@ -147,19 +153,9 @@ def test_a_model_naming_its_maker_makes_the_battle_non_anonymous(
 def test_library_names_inside_code_are_not_an_identity_leak(
     alice: Rater, make_model, make_battle
 ) -> None:
-    with openai_server(
-        Answer(text=["Here:\n```python\nimport anthropic\nprint(1)\n```"])
-    ) as server:
-        model = make_model(
-            name="claude-test",
-            provider="openai",
-            model_id="claude-3-5",
-            organization="Anthropic",
-            base_url=server.base_url,
-        )
-        battle = make_battle(alice, model_a=model, answers=Response.Status.PENDING)
-        generate_response(Response.objects.get(turn__battle=battle, side="a").pk)
-    battle.refresh_from_db()
+    battle = claude_answers(
+        "Here:\n```python\nimport anthropic\nprint(1)\n```", alice, make_model, make_battle
+    )
     assert battle.is_anonymous is True
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +14,14 @@ import pytest
 
 from arena.judges.agreement import LABELS, LabelTable, agreement_report
 from arena.judges.agreement.__main__ import main
+from tests.cli import run_module
 
 REPO = Path(__file__).resolve().parents[2]
 METRIC_KEYS = ["n", "accuracy", "macro_f1", "kappa", "mcc"]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    # No DJANGO_SETTINGS_MODULE: the CLI must work without Django settings or a database.
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    return subprocess.run(
-        [sys.executable, "-m", "arena.judges.agreement", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_module("arena.judges.agreement", *args)
 
 
 def run_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -12,6 +12,7 @@ import pytest
 
 from arena.ratings.__main__ import main
 from arena.ratings.engine.synthetic import spread_ratings, synthetic_battles, table_rows
+from tests.cli import run_module
 
 REPO = Path(__file__).resolve().parents[2]
 FIELDS = ["model", "bt", "bt_ci_low", "bt_ci_high", "elo", "battles", "rank_ub"]
@@ -27,16 +28,7 @@ def run_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int,
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    # No DJANGO_SETTINGS_MODULE: the CLI must work without Django or a database.
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    return subprocess.run(
-        [sys.executable, "-m", "arena.ratings", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_module("arena.ratings", *args)
 
 
 @pytest.fixture

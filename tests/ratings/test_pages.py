@@ -45,6 +45,22 @@ def trio(cast: Cast, make_model: Callable[..., LanguageModel]) -> list[LanguageM
     return [strong, middle, weak]
 
 
+def stored_rows(values: list[tuple[str, int, int, int]]) -> list[dict[str, Any]]:
+    """Snapshot rows as refresh stores them, from (model, rating, low, high)."""
+    return [
+        {
+            "model": m,
+            "bt": bt,
+            "bt_ci_low": lo,
+            "bt_ci_high": hi,
+            "elo": bt,
+            "battles": 50,
+            "rank_ub": 0,
+        }
+        for m, bt, lo, hi in values
+    ]
+
+
 def test_the_leaderboard_shows_the_table_interval_plot_and_heatmap(
     client: Client, trio: list[LanguageModel]
 ) -> None:
@@ -114,18 +130,7 @@ def test_hidden_models_are_left_out_and_the_rest_reranked(
         n_votes=200,
         params={"bootstrap": 100},
         data={
-            "models": [
-                {
-                    "model": m,
-                    "bt": bt,
-                    "bt_ci_low": lo,
-                    "bt_ci_high": hi,
-                    "elo": bt,
-                    "battles": 50,
-                    "rank_ub": 0,
-                }
-                for m, bt, lo, hi in rows
-            ],
+            "models": stored_rows(rows),
             "win_fraction": [
                 [None, 0.9, 0.9, 1.0],
                 [0.1, None, 0.5, 0.8],
@@ -347,20 +352,6 @@ def test_the_overall_board_shows_the_style_controlled_rank_and_effects(
     rows = [("a", 1100, 1080, 1120), ("b", 1000, 980, 1020), ("c", 900, 880, 920)]
     style = [("a", 1000, 950, 1050), ("b", 1010, 960, 1060), ("c", 850, 830, 870)]
 
-    def models(values: list[tuple[str, int, int, int]]) -> list[dict[str, Any]]:
-        return [
-            {
-                "model": m,
-                "bt": bt,
-                "bt_ci_low": lo,
-                "bt_ci_high": hi,
-                "elo": bt,
-                "battles": 50,
-                "rank_ub": 0,
-            }
-            for m, bt, lo, hi in values
-        ]
-
     coefficient = {
         "feature": "chars",
         "coefficient": 0.2,
@@ -372,8 +363,8 @@ def test_the_overall_board_shows_the_style_controlled_rank_and_effects(
         scope="overall",
         n_votes=150,
         data={
-            "models": models(rows),
-            "style_control": {"models": models(style), "coefficients": [coefficient]},
+            "models": stored_rows(rows),
+            "style_control": {"models": stored_rows(style), "coefficients": [coefficient]},
         },
     )
     page = client.get("/leaderboard/")
