@@ -19,7 +19,6 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from arena import jobs  # noqa: E402
 from arena.battles.routing import websocket_urlpatterns  # noqa: E402
-from arena.battles.services import forget_open_pages  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,6 @@ class EmbeddedJobs:
 
 def _recover() -> None:
     jobs.recover_orphans(jobs.worker_name())
-    try:
-        forget_open_pages()
-    except Exception:  # e.g. the database is not migrated yet; pages will say so
-        log.exception("could not reset the open-page counts")
 
 
 application = EmbeddedJobs(

@@ -6,7 +6,9 @@ Apps register their jobs in `AppConfig.ready()` and start them by name:
     jobs.enqueue("runs.execute", execution.pk)
 
 The same job function runs in both modes; only dispatch differs. Service mode sends
-`(name, *args)` to Celery's one task, `arena.jobs.run` (arena/celery.py). Embedded mode
+`(name, *args)` to Celery's one task, `arena.jobs.run` (arena/celery.py), on the job's
+own queue (QUEUES), so that each kind of work has workers and a concurrency of its own
+and a slow leaderboard refresh cannot hold a slot generation needs. Embedded mode
 runs the job on a thread pool of the web process, started from the server's own event
 loop (see `remember_server_loop`), so that its broadcasts travel through the in-memory
 channel layer on the loop that owns it, where the consumers listen.
@@ -32,6 +34,9 @@ from django.db import close_old_connections, transaction
 
 log = logging.getLogger(__name__)
 
+# One Celery queue per kind of work; README.md says how many workers each wants.
+QUEUES = ("generation", "execution", "ratings", "exports", "judges")
+
 JobFunction = Callable[..., None]
 # Fails what a dead worker of this name left claimed; returns how many rows it changed.
 Recovery = Callable[[str], int]
@@ -41,6 +46,7 @@ Recovery = Callable[[str], int]
 class Job:
     name: str
     func: JobFunction
+    queue: str
     recover: Recovery | None = None
     time_limit_s: int | None = None  # Celery kills a wedged job after this long
 
@@ -56,13 +62,16 @@ def register(
     name: str,
     func: JobFunction,
     *,
+    queue: str,
     recover: Recovery | None = None,
     time_limit_s: int | None = None,
 ) -> None:
+    if queue not in QUEUES:
+        raise ValueError(f"job {name!r}: unknown queue {queue!r}; choose one of {QUEUES}")
     existing = _registry.get(name)
     if existing is not None and existing.func is not func:
         raise ValueError(f"job {name!r} is already registered to {existing.func!r}")
-    _registry[name] = Job(name, func, recover, time_limit_s)
+    _registry[name] = Job(name, func, queue, recover, time_limit_s)
 
 
 def get(name: str) -> Job:
@@ -76,12 +85,16 @@ def names() -> list[str]:
     return sorted(_registry)
 
 
-def enqueue(name: str, *args: Any) -> None:
+def enqueue(name: str, *args: Any, delay_s: float = 0) -> None:
     """Start job `name(*args)` once the current transaction commits (never before: the
-    job reads rows this transaction writes)."""
+    job reads rows this transaction writes), `delay_s` seconds after it."""
     job = get(name)  # an unknown name fails here, in the caller, not later in a worker
     if settings.JOBS_MODE == "celery":
-        transaction.on_commit(lambda: _send_to_celery(job, args))
+        transaction.on_commit(lambda: _send_to_celery(job, args, delay_s))
+    elif delay_s > 0:
+        timer = threading.Timer(delay_s, run_in_background, args=(job.name, *args))
+        timer.daemon = True
+        transaction.on_commit(timer.start)
     else:
         transaction.on_commit(lambda: run_in_background(job.name, *args))
 
@@ -111,11 +124,13 @@ def recover_orphans(worker: str) -> dict[str, int]:
     return changed
 
 
-def _send_to_celery(job: Job, args: tuple[Any, ...]) -> None:
-    limits = {}
+def _send_to_celery(job: Job, args: tuple[Any, ...], delay_s: float) -> None:
+    options: dict[str, Any] = {"queue": job.queue}
+    if delay_s > 0:
+        options["countdown"] = delay_s
     if job.time_limit_s is not None:
-        limits = {"soft_time_limit": job.time_limit_s, "time_limit": job.time_limit_s + 5}
-    current_app.send_task("arena.jobs.run", args=(job.name, *args), **limits)
+        options.update(soft_time_limit=job.time_limit_s, time_limit=job.time_limit_s + 5)
+    current_app.send_task("arena.jobs.run", args=(job.name, *args), **options)
 
 
 # --- embedded mode -----------------------------------------------------------------------

@@ -128,9 +128,16 @@ TEMPLATES = [
 
 # --- Database: SQLite file embedded, PostgreSQL (psycopg 3) as a service -----------------
 if DATABASE_URL:
-    # Connections close after each request or job: jobs run on thread pools, and a
-    # persistent connection per idle thread would only hold server slots.
+    # A connection pool per process (psycopg_pool): requests, websocket renders and jobs
+    # run on thread pools, and opening a fresh PostgreSQL connection for each of them
+    # was the live path's largest cost. Returned connections wait in the pool instead of
+    # holding server slots per idle thread.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": envint("DB_POOL_SIZE", 16),
+        "timeout": 20,  # seconds to wait for a free connection before the request fails
+    }
 else:
     DATABASES = {
         "default": {
@@ -153,11 +160,35 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # channels-redis blocks 5 s per receive (BZPOPMIN); redis-py's
+                        # default read timeout is also 5 s, so a quiet socket raised and
+                        # closed with 1011. Reads must outlast the blocking wait.
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                        "retry_on_timeout": True,
+                    }
+                ],
+            },
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# One cache for every process of a service (debounces, limits); per process embedded.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "arena",
+        }
+    }
 
 # "inline": jobs run as background threads of the web process (embedded mode);
 # "celery": jobs go to Celery workers through Redis (service mode).
@@ -174,10 +205,12 @@ CELERY_TASK_ACKS_LATE = True  # tasks claim rows by conditional update, so redel
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "default"  # every job names its own queue (arena/jobs.py)
 CELERY_BEAT_SCHEDULE = {
     "refresh-leaderboards": {
         "task": "arena.jobs.run",
         "args": ("ratings.refresh",),
+        "options": {"queue": "ratings"},
         "schedule": envint("LEADERBOARD_REFRESH_SECONDS", 600),
     },
 }
@@ -187,13 +220,18 @@ PROMPT_MAX_CHARS = envint("PROMPT_MAX_CHARS", 20_000)
 MAX_TURNS = envint("MAX_TURNS", 10)
 GENERATION_FLUSH_SECONDS = 0.1  # how often streamed tokens are saved and broadcast
 EXECUTION_FLUSH_SECONDS = 0.2
-# A generation stops when no battle page has been open this long (no orphaned jobs).
+# A page re-renders at most this often, however many changes arrive (latest state wins).
+LIVE_RENDER_SECONDS = float(os.getenv("LIVE_RENDER_SECONDS", "0.25"))
+# A generation stops when no battle page has been seen this long (no orphaned jobs);
+# open pages send a heartbeat three times per period.
 RATER_GONE_SECONDS = envint("RATER_GONE_SECONDS", 30)
 # Research exports: where finished archives live (a persistent volume in service mode).
 EXPORTS_DIR = Path(os.getenv("EXPORTS_DIR", DATA_DIR / "exports"))
 EXPORTS_LICENSE = os.getenv("EXPORTS_LICENSE", "CC-BY-4.0")
 EXPORTS_TITLE = os.getenv("EXPORTS_TITLE", "Code Arena votes")
 LEADERBOARD_BOOTSTRAP = envint("LEADERBOARD_BOOTSTRAP", 100)
+# Votes within this many seconds share one leaderboard refresh.
+LEADERBOARD_DEBOUNCE_SECONDS = envint("LEADERBOARD_DEBOUNCE_SECONDS", 5)
 
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -15,5 +15,7 @@ class BattlesConfig(AppConfig):
         from arena.battles.services import GENERATE_JOB
         from arena.runs.signals import execution_changed
 
-        jobs.register(GENERATE_JOB, generate_response, recover=recover_generations)
+        jobs.register(
+            GENERATE_JOB, generate_response, queue="generation", recover=recover_generations
+        )
         execution_changed.connect(broadcast.execution_changed, dispatch_uid="battles-runs")

@@ -4,18 +4,24 @@ only the fragments whose HTML differs from what this socket last sent."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from arena.battles import services
 from arena.battles.broadcast import battle_group
 from arena.battles.selectors import battle_for_rater, battle_view
 from arena.raters.services import known_rater
+
+log = logging.getLogger(__name__)
 
 TEMPLATE = "battles/battle.html"
 TURNS = "turns"
@@ -28,6 +34,7 @@ class BattleConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.battle_id = str(self.scope["url_route"]["kwargs"]["battle_id"])
+        self.renders = _Renders(self.send_changes)
         if not await may_watch(self.scope, self.battle_id):
             await self.close(code=4403)
             return
@@ -37,21 +44,25 @@ class BattleConsumer(AsyncWebsocketConsumer):
         await self.accept()
         # A snapshot on connect closes the race with broadcasts sent before joining.
         await self.send_changes()
-        await database_sync_to_async(services.page_opened)(self.battle_id)
+        await page_seen(self.battle_id)
 
     async def disconnect(self, code: int) -> None:
+        self.renders.stop()
         if hasattr(self, "group"):
-            await database_sync_to_async(services.page_closed)(self.battle_id)
+            await page_seen(self.battle_id)
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """The page may ask for a full refresh; anything else is answered, never obeyed."""
+        """The page says it is there (heartbeat) or asks for a full refresh; anything else
+        is answered, never obeyed."""
         try:
             message = json.loads(text_data or "")
             action = message.get("action") if isinstance(message, dict) else None
         except ValueError:
             action = None
-        if action == "refresh":
+        if action == "heartbeat":
+            await page_seen(self.battle_id)
+        elif action == "refresh":
             self.sent = {}
             await self.send_changes()
         else:
@@ -62,7 +73,7 @@ class BattleConsumer(AsyncWebsocketConsumer):
             )
 
     async def battle_changed(self, event: dict[str, Any]) -> None:
-        await self.send_changes()
+        self.renders.request()
 
     async def send_changes(self) -> None:
         fragments = await render_fragments(self.battle_id, self.sent.get(TURNS, ""))
@@ -75,8 +86,49 @@ class BattleConsumer(AsyncWebsocketConsumer):
             await self.send(text_data="\n".join(f.html for f in changed))
 
 
-@database_sync_to_async
-def may_watch(scope: dict[str, Any], battle_id: str) -> bool:
+class _Renders:
+    """Coalesces "changed" events into at most one render per LIVE_RENDER_SECONDS per
+    socket, latest state wins: a render reads the database, so the events that arrive
+    while one runs or waits fold into the next. Renders run in a task of their own, so
+    this socket's other messages (heartbeats, close) never wait behind them."""
+
+    def __init__(self, render: Callable[[], Awaitable[None]]) -> None:
+        self.render = render
+        self.wanted = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def request(self) -> None:
+        self.wanted.set()
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._loop())
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def _loop(self) -> None:
+        while True:
+            await self.wanted.wait()
+            self.wanted.clear()
+            try:
+                await self.render()
+            except Exception:  # the next event renders again; never kill the socket's loop
+                log.exception("live render failed")
+            await asyncio.sleep(settings.LIVE_RENDER_SECONDS)
+
+
+async def page_seen(battle_id: str) -> None:
+    await database_sync_to_async(services.page_seen, thread_sensitive=False)(battle_id)
+
+
+async def may_watch(scope: dict[str, Any], battle_id: str) -> bool:
+    allowed: bool = await database_sync_to_async(_may_watch, thread_sensitive=False)(
+        scope, battle_id
+    )
+    return allowed
+
+
+def _may_watch(scope: dict[str, Any], battle_id: str) -> bool:
     rater = known_rater(scope.get("user"), scope.get("session"))
     return battle_for_rater(battle_id, rater) is not None
 
@@ -89,8 +141,16 @@ class Fragment:
     in_turns: bool = False  # part of the conversation, so inside the TURNS fragment too
 
 
-@database_sync_to_async
-def render_fragments(battle_id: str, turns_sent: str) -> list[Fragment]:
+async def render_fragments(battle_id: str, turns_sent: str) -> list[Fragment]:
+    # Not thread-sensitive: sockets render side by side on the executor's threads instead
+    # of queueing on Django's one sync thread (each render reads and renders on its own).
+    fragments: list[Fragment] = await database_sync_to_async(
+        _render_fragments, thread_sensitive=False
+    )(battle_id, turns_sent)
+    return fragments
+
+
+def _render_fragments(battle_id: str, turns_sent: str) -> list[Fragment]:
     """What the page shows live: the latest turn's panes and editors, the vote panel and
     the follow-up form; plus the whole conversation when its turns differ from
     `turns_sent` (a follow-up posted from another tab, or a response this page missed).

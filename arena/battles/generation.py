@@ -12,12 +12,13 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from arena import jobs
 from arena.battles import broadcast
-from arena.battles.code import extract_code
+from arena.battles.code import ExtractedCode, extract_code
 from arena.battles.identity import identity_leak
 from arena.battles.models import Battle, Response
 from arena.battles.services import battle_void
@@ -25,6 +26,7 @@ from arena.llms.models import LanguageModel
 from arena.llms.providers import get_provider
 from arena.llms.types import Message, ProviderError, Usage
 from arena.runs.services import execution_create
+from executors.environments import environment_of
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +115,12 @@ def _flush(response: Response, text: list[str], reasoning: list[str]) -> bool:
 
 
 def _rater_gone(response: Response) -> bool:
-    """No battle page has been open for RATER_GONE_SECONDS: the rater left. (A page that
-    is still loading counts as open: a new battle or turn also sets seen_at.)"""
+    """No battle page has been seen for RATER_GONE_SECONDS: the rater left. An open page
+    says it is there (connect, heartbeats, close), so a socket cut without a goodbye
+    simply goes quiet; a page still loading counts as seen, as a new battle or turn also
+    sets seen_at."""
     horizon = timezone.now() - timedelta(seconds=settings.RATER_GONE_SECONDS)
-    return Battle.objects.filter(
-        pk=response.turn.battle_id, watchers=0, seen_at__lt=horizon
-    ).exists()
+    return Battle.objects.filter(pk=response.turn.battle_id, seen_at__lt=horizon).exists()
 
 
 def _cancel(response: Response, text: list[str], reasoning: list[str]) -> None:
@@ -151,21 +153,28 @@ def _finish_done(response: Response) -> None:
         "output_tokens",
     ]
     values = {name: getattr(response, name) for name in fields}
-    finished = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
-        status=Response.Status.DONE, finished_at=timezone.now(), **values
-    )
-    if not finished:
-        return
+    # One transaction: the answer is done exactly when its program's run exists, so no
+    # vote can slip in between (a vote waits for every run of the last turn).
+    with transaction.atomic():
+        finished = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
+            status=Response.Status.DONE, finished_at=timezone.now(), **values
+        )
+        if not finished:
+            return
+        if extracted is not None:
+            _start_run(response, extracted)
     LanguageModel.objects.filter(pk=response.model_id).update(consecutive_failures=0)
     _check_anonymity(response)
-    if extracted is not None:
-        _record_battle_environment(response, extracted.language, extracted.environment)
-        execution_create(
-            owner=response,
-            code=extracted.code,
-            language=extracted.language,
-            environment=extracted.environment,
-        )
+
+
+def _start_run(response: Response, extracted: ExtractedCode) -> None:
+    _record_battle_environment(response, extracted.language, extracted.environment)
+    execution_create(
+        owner=response,
+        code=extracted.code,
+        language=extracted.language,
+        environment=extracted.environment,
+    )
 
 
 def _finish_failed(response: Response, reason: str) -> None:
@@ -207,7 +216,9 @@ def _record_battle_environment(response: Response, language: str, environment: s
 
 def recover_generations(worker: str) -> int:
     """Fail the answers a previous life of this worker was streaming (their HTTP streams
-    died with it) and void their battles: half an answer is nothing fair to compare."""
+    died with it) and void their battles: half an answer is nothing fair to compare.
+    Also give a run to any finished answer of an open battle whose program never got one
+    (rows written before answers and runs were stored together)."""
     stuck = Response.objects.filter(claimed_by=worker, status=Response.Status.STREAMING)
     count = 0
     for response in stuck.select_related("turn"):
@@ -220,4 +231,21 @@ def recover_generations(worker: str) -> int:
             battle_void(response.turn.battle_id, "A model's answer was interrupted.")
             broadcast.battle_changed(response.turn.battle_id)
             count += 1
+    return count + _run_what_never_ran(worker)
+
+
+def _run_what_never_ran(worker: str) -> int:
+    never_ran = Response.objects.filter(
+        claimed_by=worker,
+        status=Response.Status.DONE,
+        turn__battle__status=Battle.Status.ACTIVE,
+        executions__isnull=True,
+    ).exclude(code="")
+    count = 0
+    for response in never_ran.select_related("turn"):
+        language = response.code_language
+        with transaction.atomic():
+            _start_run(response, ExtractedCode(response.code, language, environment_of(language)))
+        broadcast.battle_changed(response.turn.battle_id)
+        count += 1
     return count

@@ -42,9 +42,9 @@ class Battle(models.Model):
     void_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
-    watchers = models.PositiveSmallIntegerField(default=0, help_text="Open battle pages.")
     seen_at = models.DateTimeField(
-        default=timezone.now, help_text="When a battle page last opened or closed."
+        default=timezone.now,
+        help_text="When an open battle page last said it is there (connect, heartbeat, close).",
     )
 
     class Meta:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Prefetch
 
 from arena.battles.models import Battle, Response, Turn, Vote
@@ -69,6 +70,11 @@ class BattleView:
     @property
     def can_vote(self) -> bool:
         return not self.vote_blocker
+
+    @property
+    def heartbeat_ms(self) -> int:
+        """How often the open page says it is there: three times per RATER_GONE_SECONDS."""
+        return max(1000, settings.RATER_GONE_SECONDS * 1000 // 3)
 
     @property
     def is_active(self) -> bool:

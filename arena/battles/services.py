@@ -10,8 +10,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from arena import jobs
@@ -129,19 +128,30 @@ def parse_feedback(form: Mapping[str, str]) -> dict[str, str]:
 
 def vote_blocker(battle: Battle) -> str:
     """Why a vote is not possible yet ("" when it is). Both sides must have finished,
-    code runs included: raters judge what they saw, not half an answer."""
+    their programs' runs included: raters judge what they saw, not half an answer. One
+    query reads every answer of the last turn with the state of its runs."""
     if battle.status == Battle.Status.VOTED:
         return "You already voted in this battle."
     if battle.status == Battle.Status.VOID:
         return battle.void_reason or "This battle was voided."
-    last = battle.turns.order_by("-index").first()
-    if last is None:
+    runs = Execution.objects.filter(response=OuterRef("pk"))
+    last_turn = Turn.objects.filter(battle=battle).order_by("-index").values("pk")[:1]
+    answers = (
+        Response.objects.filter(turn=Subquery(last_turn))
+        .annotate(ran=Exists(runs), running=Exists(runs.filter(status__in=Execution.UNFINISHED)))
+        .values_list("status", "code", "ran", "running")
+    )
+    rows = list(answers)
+    if not rows:
         return "This battle has no answers yet."
-    for response in last.responses.all():
-        if not response.is_finished:
-            return "Wait until both answers have finished."
-        if response.executions.filter(status__in=Execution.UNFINISHED).exists():
-            return "Wait until both programs have finished running."
+    if any(status not in Response.FINISHED for status, _, _, _ in rows):
+        return "Wait until both answers have finished."
+    # A done answer with a program has a run from the moment it is done (same transaction).
+    if any(
+        running or (status == Response.Status.DONE and code and not ran)
+        for status, code, ran, running in rows
+    ):
+        return "Wait until both programs have finished running."
     return ""
 
 
@@ -228,21 +238,8 @@ def response_rerun(*, battle: Battle, response_id: int, code: str, language: str
 # --- presence: is a battle page open? (generation stops when the rater has left) ---------
 
 
-def page_opened(battle_id: uuid.UUID | str) -> None:
-    _count_pages(battle_id, +1)
-
-
-def page_closed(battle_id: uuid.UUID | str) -> None:
-    _count_pages(battle_id, -1)
-
-
-def _count_pages(battle_id: uuid.UUID | str, change: int) -> None:
-    Battle.objects.filter(pk=battle_id).update(
-        watchers=Greatest(F("watchers") + change, 0), seen_at=timezone.now()
-    )
-
-
-def forget_open_pages() -> int:
-    """On an embedded server's start: pages open before the restart are gone, and
-    counting them would keep their generations alive."""
-    return Battle.objects.filter(watchers__gt=0).update(watchers=0)
+def page_seen(battle_id: uuid.UUID | str) -> None:
+    """An open page said it is there: on connect, every heartbeat and on close. Nothing
+    is counted, so nothing can leak: a page cut off without a goodbye just goes quiet, and
+    after RATER_GONE_SECONDS the battle's generations stop."""
+    Battle.objects.filter(pk=battle_id).update(seen_at=timezone.now())

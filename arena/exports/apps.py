@@ -12,4 +12,4 @@ class ExportsConfig(AppConfig):
         from arena import jobs
         from arena.exports.services import EXPORT_JOB, export_recover_orphans, export_run
 
-        jobs.register(EXPORT_JOB, export_run, recover=export_recover_orphans)
+        jobs.register(EXPORT_JOB, export_run, queue="exports", recover=export_recover_orphans)

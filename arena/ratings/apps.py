@@ -13,5 +13,5 @@ class RatingsConfig(AppConfig):
         from arena.battles.signals import vote_recorded
         from arena.ratings.jobs import REFRESH_JOB, refresh_after_vote, refresh_when_asked
 
-        jobs.register(REFRESH_JOB, refresh_when_asked)
+        jobs.register(REFRESH_JOB, refresh_when_asked, queue="ratings")
         vote_recorded.connect(refresh_after_vote, dispatch_uid="ratings-refresh-after-vote")

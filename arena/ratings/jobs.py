@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import threading
 
+from django.conf import settings
+from django.core.cache import cache
+
 from arena import jobs
 from arena.ratings.snapshots import refresh_leaderboards
 
 REFRESH_JOB = "ratings.refresh"
+_SCHEDULED_KEY = "ratings:refresh-scheduled"
 
 _running = threading.Lock()
 _requested = threading.Event()
@@ -30,5 +34,10 @@ def refresh_when_asked() -> None:
 
 
 def refresh_after_vote(**_: object) -> None:
-    """Receiver of battles' `vote_recorded`: battles know nothing of leaderboards."""
-    jobs.enqueue(REFRESH_JOB)
+    """Receiver of battles' `vote_recorded` (battles know nothing of leaderboards).
+    Debounced: the first vote of a quiet spell schedules one refresh in
+    LEADERBOARD_DEBOUNCE_SECONDS and the votes until then ride along with it, so a burst
+    of votes costs one refresh, not one each."""
+    delay = settings.LEADERBOARD_DEBOUNCE_SECONDS
+    if cache.add(_SCHEDULED_KEY, True, timeout=delay):
+        jobs.enqueue(REFRESH_JOB, delay_s=delay)

@@ -20,6 +20,7 @@ class RunsConfig(AppConfig):
         jobs.register(
             EXECUTE_JOB,
             execution_run,
+            queue="execution",
             recover=recover_executions,
             time_limit_s=EXECUTE_TIME_LIMIT_S,
         )

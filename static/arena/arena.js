@@ -45,6 +45,21 @@
     toast("Could not reach the arena. Check your connection and try again.");
   });
 
+  // The live battle page says it is there while its socket is open, so the server can
+  // tell a rater who left (the socket just goes quiet) from one who is reading.
+  document.addEventListener("htmx:after:ws:connection", function (event) {
+    const page = event.target.closest("[data-heartbeat-ms]");
+    const connection = event.detail && event.detail.connection;
+    if (!page || !connection) return;
+    clearInterval(page._heartbeat);
+    page._heartbeat = setInterval(function () {
+      const socket = connection.socket;
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ action: "heartbeat" }));
+      }
+    }, Number(page.dataset.heartbeatMs));
+  });
+
   // Keys 1-4 vote, when the buttons are enabled and the rater is not typing.
   document.addEventListener("keydown", function (event) {
     if (typingInField(event) || event.ctrlKey || event.metaKey || event.altKey) return;

@@ -76,19 +76,50 @@ async def test_a_malformed_message_is_answered_and_changes_nothing(alice, make_b
     await communicator.disconnect()
 
 
-async def test_open_pages_are_counted_so_jobs_know_the_rater_is_there(alice, make_battle) -> None:
+async def test_an_open_page_says_it_is_there_and_a_quiet_one_is_not_counted(
+    alice, make_battle
+) -> None:
+    """Presence is a timestamp, not a counter: a socket cut without a goodbye cannot
+    leave a count behind, it just stops refreshing seen_at."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from arena.battles.models import Battle
 
     battle = await sync_to_async(make_battle)(alice)
-    watchers = sync_to_async(lambda: Battle.objects.get(pk=battle.pk).watchers)
-    first, _ = await connect(battle, alice)
-    second, _ = await connect(battle, alice)
-    await first.receive_from()
-    await second.receive_from()
-    assert await watchers() == 2
-    await first.disconnect()
-    await second.disconnect()
-    assert await watchers() == 0
+    long_ago = timezone.now() - timedelta(hours=1)
+    await sync_to_async(Battle.objects.filter(pk=battle.pk).update)(seen_at=long_ago)
+    seen_at = sync_to_async(lambda: Battle.objects.get(pk=battle.pk).seen_at)
+    page, _ = await connect(battle, alice)
+    await page.receive_from()
+    connected_at = await seen_at()
+    assert connected_at > long_ago
+    await page.send_to(text_data='{"action": "heartbeat"}')
+    assert await page.receive_nothing(timeout=0.3)  # a heartbeat needs no answer
+    assert await seen_at() > connected_at
+    assert not await sync_to_async(
+        Battle.objects.filter(pk=battle.pk, seen_at__lt=long_ago).exists
+    )()
+    await page.disconnect()
+
+
+async def test_a_burst_of_changes_is_rendered_once_with_the_latest_state(
+    alice, make_battle, settings
+) -> None:
+    settings.LIVE_RENDER_SECONDS = 0.5
+    battle = await sync_to_async(make_battle)(alice, answers=Response.Status.STREAMING)
+    page, _ = await connect(battle, alice)
+    await page.receive_from()
+    answer = Response.objects.filter(turn__battle=battle, side="b")
+    for n in range(20):
+        await sync_to_async(answer.update)(text=f"words {n}")
+        await sync_to_async(battle_changed)(battle.id)
+    first = await page.receive_from()  # the first change renders at once
+    latest = await page.receive_from(timeout=2)  # the rest fold into one render
+    assert "words 19" in latest and "words 19" not in first
+    assert await page.receive_nothing(timeout=0.8)
+    await page.disconnect()
 
 
 async def test_a_new_turn_sends_the_whole_conversation_once(alice, make_battle) -> None:

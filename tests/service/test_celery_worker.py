@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from arena import jobs
 from arena.battles.models import Battle, Response
 from arena.battles.services import battle_start, vote_record
 from arena.llms.models import LanguageModel
@@ -43,6 +44,8 @@ def start_worker() -> subprocess.Popen[bytes]:
             "threads",
             "--concurrency",
             "4",
+            "--queues",
+            ",".join(jobs.QUEUES),
             "--loglevel",
             "warning",
             "--without-gossip",
