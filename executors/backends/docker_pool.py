@@ -49,8 +49,9 @@ class WarmPool:
         # One filler: the engine creates containers one at a time anyway, and a run waiting
         # for a cold container should not queue behind a burst of refills.
         self._filler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docker-warm")
-        self._reaper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="docker-reap")
+        self._reaper = ThreadPoolExecutor(max_workers=4, thread_name_prefix="docker-reap")
         self._closed = False
+        self._discarded: collections.deque[str] = collections.deque(maxlen=256)
 
     def take(self, shape: Hashable) -> Warm:
         """A started container of this shape: a warm one if any, else one started now."""
@@ -70,6 +71,7 @@ class WarmPool:
 
     def discard(self, container: Any) -> None:
         """Kill a used container in the background; the engine removes it (auto-remove)."""
+        self._discarded.append(container.id)
         if not self._closed:
             self._reaper.submit(self.retire, container)
             return
@@ -90,6 +92,10 @@ class WarmPool:
     def ready_count(self) -> int:
         with self._lock:
             return sum(len(queue) for queue in self._ready.values())
+
+    def discarded_ids(self) -> set[str]:
+        """The latest containers handed to discard(): all should be gone soon after."""
+        return set(self._discarded)
 
     def _pop_fresh(self, shape: Hashable) -> Warm | None:
         stale: list[Warm] = []

@@ -76,11 +76,11 @@ def test_the_archive_gives_every_directory_to_the_runs_uid(
     spec = ExecSpec(language="python", code="pass", files={"data/deep/n.txt": "1"})
     backend.run(spec)
     uid = int(engine.created_configs[0]["User"].split(":")[0])
-    archive = tarfile.open(fileobj=io.BytesIO(engine.archives[0]))
-    members = {member.name: member for member in archive.getmembers()}
-    assert {".arena", "data", "data/deep"} <= {n for n, m in members.items() if m.isdir()}
-    assert {member.uid for member in members.values()} == {uid}
-    assert archive.getnames()[-1] == ".arena/plan.json"  # the launcher starts on it
+    with tarfile.open(fileobj=io.BytesIO(engine.archives[0])) as archive:
+        members = archive.getmembers()
+    assert {".arena", "data", "data/deep"} <= {m.name for m in members if m.isdir()}
+    assert {member.uid for member in members} == {uid}
+    assert members[-1].name == ".arena/plan.json"  # the launcher starts on it
 
 
 def test_files_go_in_and_results_come_out_through_the_archive_api(
