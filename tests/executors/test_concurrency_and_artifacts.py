@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from executors import ExecSpec
+from executors import ExecResult, ExecSpec
 from executors.base import Backend
 from executors.hostpaths import python_packages_dir
 
@@ -13,15 +13,15 @@ from .conftest import assert_no_leftovers
 
 
 def test_fifty_runs_over_four_threads_are_all_correct(sandbox: Backend) -> None:
-    def run_one(number: int) -> tuple[int, str, str]:
+    def run_one(number: int) -> tuple[int, ExecResult]:
         spec = ExecSpec(language="python", code="print(int(input()) * 2)", stdin=f"{number}\n")
-        result = sandbox.run(spec)
-        return number, result.status, result.stdout
+        return number, sandbox.run(spec)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(pool.map(run_one, range(50)))
-    assert all(status == "ok" for _, status, _ in outcomes), outcomes
-    assert all(stdout == f"{number * 2}\n" for number, _, stdout in outcomes)
+    wrong = [result.to_json() for number, result in outcomes if result.stdout != f"{number * 2}\n"]
+    assert wrong == []
+    assert all(result.status == "ok" for _, result in outcomes)
     assert_no_leftovers(sandbox)
 
 
