@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import os
 import re
@@ -51,6 +52,7 @@ class FakeEngine:
         self.requests: list[tuple[str, str]] = []
         self.created_configs: list[dict[str, Any]] = []  # every create body, as sent
         self.archives: list[bytes] = []  # every put_archive body, as sent
+        self.ids = itertools.count()  # never reused, like the engine's
         self.script = Script()
         engine = self
 
@@ -187,9 +189,9 @@ class _Handler(BaseHTTPRequestHandler):
             config = json.loads(body or b"{}")
             self.fake.created_configs.append(config)
             name = query.get("name", ["unnamed"])[0]
-            container = FakeContainer(id=f"c{len(self.fake.containers)}", name=name, config=config)
-            self.fake.containers[container.id] = container
-            return self._send(201, {"Id": container.id, "Warnings": []})
+            created = FakeContainer(id=f"c{next(self.fake.ids)}", name=name, config=config)
+            self.fake.containers[created.id] = created
+            return self._send(201, {"Id": created.id, "Warnings": []})
         container = self._container(path)
         if container is None:
             return self._send(404, {"message": "no such container"})

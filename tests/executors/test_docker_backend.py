@@ -15,6 +15,8 @@ import pytest
 
 from executors import ExecSpec, Limits
 from executors.backends.docker import DockerBackend
+from executors.backends.docker_engine import ExitRecordReader
+from executors.process import StreamCapture
 
 from .fake_docker import FakeEngine, Script
 
@@ -164,3 +166,13 @@ def _wait_until(condition: Callable[[], bool], timeout_s: float = 5) -> None:
 
 def _recorded_configs(engine: FakeEngine) -> list[dict[str, Any]]:
     return engine.created_configs
+
+
+def test_the_exit_record_is_found_across_chunk_boundaries_and_never_forged() -> None:
+    capture = StreamCapture("stderr", 1024, None)
+    reader = ExitRecordReader("n0nce", capture)
+    stream = b"warn\n\nnonce? \nn0nc\n" + b'\nn0nce {"exit_code": 0}\n'
+    for index in range(len(stream)):  # one byte at a time: the worst split
+        assert reader.feed(stream[index : index + 1])
+    assert capture.text() == "warn\n\nnonce? \nn0nc\n"  # the program's own look-alikes stay
+    assert reader.record_text() == '{"exit_code": 0}\n'
