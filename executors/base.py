@@ -6,7 +6,10 @@ import base64
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+
+if TYPE_CHECKING:  # languages imports this module
+    from executors.languages import Language
 
 Status = Literal[
     "ok",
@@ -142,4 +145,8 @@ class Backend(Protocol):
 
     def check(self) -> dict[str, Any]:
         """What this backend enforces on this host, for `python -m executors check`."""
+        ...
+
+    def missing_toolchain(self, language: Language) -> str:
+        """A clear message when the language cannot run here, else ""."""
         ...

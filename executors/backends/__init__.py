@@ -50,12 +50,15 @@ def _create(wanted: str) -> Backend:
 
 
 def _docker() -> Backend:
+    # Imported on first use: the docker SDK (requests, urllib3) costs start-up time in every
+    # process that only ever uses bubblewrap.
     from executors.backends.docker import DockerBackend
 
     return DockerBackend.connect()
 
 
 def _bwrap() -> Backend:
+    # Imported on first use, like the Docker backend: a Docker worker never loads it.
     from executors.backends.bwrap import BwrapBackend
 
     return BwrapBackend.create()

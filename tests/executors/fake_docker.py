@@ -1,14 +1,16 @@
 """A fake Docker Engine: real HTTP on a unix socket, just the endpoints the SDK calls.
 
 It records every request (so tests can assert the exact container configuration) and
-plays a scripted program: when the backend puts the ready marker into /work, the "program"
-writes its configured output, files and the launcher's exit record.
+plays a scripted program: when the backend puts the plan into /work, the "program" writes its
+configured files, and the attach stream carries its output and then the launcher's end markers
+and exit record, as deploy/sandbox/arena-launch writes them.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import os
 import re
@@ -40,6 +42,7 @@ class FakeContainer:
     files: dict[str, bytes] = field(default_factory=dict)
     symlinks: dict[str, str] = field(default_factory=dict)
     done: threading.Event = field(default_factory=threading.Event)
+    frames: list[tuple[int, bytes]] = field(default_factory=list)  # (stream, data) to attach
 
 
 class FakeEngine:
@@ -48,6 +51,8 @@ class FakeEngine:
         self.containers: dict[str, FakeContainer] = {}
         self.requests: list[tuple[str, str]] = []
         self.created_configs: list[dict[str, Any]] = []  # every create body, as sent
+        self.archives: list[bytes] = []  # every put_archive body, as sent
+        self.ids = itertools.count()  # never reused, like the engine's
         self.script = Script()
         engine = self
 
@@ -65,19 +70,26 @@ class FakeEngine:
         self.server.shutdown()
         self.server.server_close()
 
-    def add_leftover(self, name: str) -> None:
+    def add_leftover(self, name: str, owner: str) -> None:
         container = FakeContainer(id=f"old{len(self.containers)}", name=name, config={})
-        container.config["Labels"] = {"arena.executor": "1"}
+        container.config["Labels"] = {"arena.executor": "1", "arena.owner": owner}
         container.status = "running"
         self.containers[container.id] = container
 
-    def play(self, container: FakeContainer) -> None:
+    def play(self, container: FakeContainer, plan: dict[str, Any]) -> None:
         script = self.script
         for name, data in script.files.items():
             container.files[f"/work/{name}"] = data
         container.symlinks.update({f"/work/{k}": v for k, v in script.symlinks.items()})
-        record = {"step": "run", "exit_code": script.exit_code, "wall_ms": 5, "cpu_ms": 3}
-        container.files["/work/.arena/exit.json"] = json.dumps(record).encode()
+        written = sorted([*script.files, *script.symlinks])
+        record = {"exit_code": script.exit_code, "wall_ms": 5, "cpu_ms": 3, "files": written}
+        nonce = plan["nonce"]
+        container.frames = [
+            (1, script.stdout),
+            (2, script.stderr),
+            (1, f"\n{nonce} {{}}\n".encode()),
+            (2, f"\n{nonce} {json.dumps({'step': 'run', **record})}\n".encode()),
+        ]
         container.done.set()
 
 
@@ -155,16 +167,17 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/version":
             return self._send(200, {"ApiVersion": "1.44", "Version": "fake", "Os": "linux"})
         if path.startswith("/images/"):
-            return self._send(200, {"Id": "sha256:fake", "RepoTags": ["arena-sandbox:latest"]})
+            tags = ["arena-sandbox:latest"]
+            return self._send(200, {"Id": "sha256:fake", "RepoTags": tags, "Config": {}})
         if path == "/containers/json":
-            return self._send(200, [_summary(c) for c in self.fake.containers.values()])
+            wanted = json.loads(query.get("filters", ["{}"])[0]).get("label", [])
+            listed = [c for c in self.fake.containers.values() if _has_labels(c, wanted)]
+            return self._send(200, [_summary(c) for c in listed])
         container = self._container(path)
         if container is None:
             return self._send(404, {"message": "no such container"})
         if path.endswith("/json"):
             return self._send(200, _inspect(container))
-        if path.endswith("/logs"):
-            return self._logs(container, query)
         if path.endswith("/archive"):
             return self._get_archive(container, query["path"][0])
         return self._send(404, {"message": f"unhandled {path}"})
@@ -176,18 +189,24 @@ class _Handler(BaseHTTPRequestHandler):
             config = json.loads(body or b"{}")
             self.fake.created_configs.append(config)
             name = query.get("name", ["unnamed"])[0]
-            container = FakeContainer(id=f"c{len(self.fake.containers)}", name=name, config=config)
-            self.fake.containers[container.id] = container
-            return self._send(201, {"Id": container.id, "Warnings": []})
+            created = FakeContainer(id=f"c{next(self.fake.ids)}", name=name, config=config)
+            self.fake.containers[created.id] = created
+            return self._send(201, {"Id": created.id, "Warnings": []})
         container = self._container(path)
         if container is None:
             return self._send(404, {"message": "no such container"})
         if path.endswith("/start"):
             container.status = "running"
             return self._send(204)
+        if path.endswith("/attach"):
+            return self._attach(container)
         if path.endswith("/kill"):
+            if container.status != "running":
+                return self._send(409, {"message": f"container {container.id} is not running"})
             container.status = "exited"
             container.done.set()
+            if container.config.get("HostConfig", {}).get("AutoRemove"):
+                self.fake.containers.pop(container.id, None)
             return self._send(204)
         if path.endswith("/wait"):
             container.done.wait(5)
@@ -201,13 +220,16 @@ class _Handler(BaseHTTPRequestHandler):
         if container is None:
             return self._send(404, {"message": "no such container"})
         target = query["path"][0].rstrip("/")
+        self.fake.archives.append(body)
         with tarfile.open(fileobj=io.BytesIO(body)) as archive:
             for member in archive.getmembers():
                 handle = archive.extractfile(member)
-                container.files[f"{target}/{member.name}"] = handle.read() if handle else b""
+                if member.isfile() and handle is not None:
+                    container.files[f"{target}/{member.name}"] = handle.read()
         self._send(200)
-        if f"{target}/.arena/ready" in container.files:
-            self.fake.play(container)
+        plan = container.files.pop(f"{target}/.arena/plan.json", None)
+        if plan is not None:
+            self.fake.play(container, json.loads(plan))
 
     def do_DELETE(self) -> None:
         path, _query = self._route()
@@ -218,16 +240,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- payloads ---------------------------------------------------------------------------
 
-    def _logs(self, container: FakeContainer, query: dict[str, list[str]]) -> None:
-        container.done.wait(5)
-        stream = 1 if query.get("stdout") == ["1"] else 2
-        data = self.fake.script.stdout if stream == 1 else self.fake.script.stderr
-        frame = struct.pack(">BxxxL", stream, len(data)) + data if data else b""
-        self.send_response(200)
+    def _attach(self, container: FakeContainer) -> None:
+        """Docker's hijacked attach stream: 101, then multiplexed frames until the end."""
+        self.send_response(101, "UPGRADED")
         self.send_header("Content-Type", "application/vnd.docker.raw-stream")
-        self.send_header("Content-Length", str(len(frame)))
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Upgrade", "tcp")
         self.end_headers()
-        self.wfile.write(frame)
+        self.wfile.flush()
+        container.done.wait(5)
+        for stream, data in container.frames:
+            if data:
+                self.wfile.write(struct.pack(">BxxxL", stream, len(data)) + data)
+        self.wfile.flush()
+        self.close_connection = True
 
     def _get_archive(self, container: FakeContainer, path: str) -> None:
         path = path.rstrip("/.").rstrip("/")
@@ -257,6 +283,15 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
 
+def _has_labels(container: FakeContainer, wanted: list[str]) -> bool:
+    labels = container.config.get("Labels") or {}
+    for label in wanted:
+        key, _, value = label.partition("=")
+        if key not in labels or (value and labels[key] != value):
+            return False
+    return True
+
+
 def _summary(container: FakeContainer) -> dict[str, Any]:
     labels = container.config.get("Labels") or {}
     return {"Id": container.id, "Names": [f"/{container.name}"], "Labels": labels}
@@ -266,7 +301,11 @@ def _inspect(container: FakeContainer) -> dict[str, Any]:
     return {
         "Id": container.id,
         "Name": f"/{container.name}",
-        "State": {"Status": container.status, "Running": container.status == "running"},
+        "State": {
+            "Status": container.status,
+            "Running": container.status == "running",
+            "OOMKilled": False,
+        },
         "Config": {"Tty": False, "Labels": container.config.get("Labels") or {}},
         "HostConfig": container.config.get("HostConfig", {}),
     }

@@ -5,27 +5,27 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from executors import ExecSpec
-from executors.backends.bwrap import BwrapBackend
+from executors import ExecResult, ExecSpec
+from executors.base import Backend
 from executors.hostpaths import python_packages_dir
 
 from .conftest import assert_no_leftovers
 
 
-def test_fifty_runs_over_four_threads_are_all_correct(bwrap: BwrapBackend) -> None:
-    def run_one(number: int) -> tuple[int, str, str]:
+def test_fifty_runs_over_four_threads_are_all_correct(sandbox: Backend) -> None:
+    def run_one(number: int) -> tuple[int, ExecResult]:
         spec = ExecSpec(language="python", code="print(int(input()) * 2)", stdin=f"{number}\n")
-        result = bwrap.run(spec)
-        return number, result.status, result.stdout
+        return number, sandbox.run(spec)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(pool.map(run_one, range(50)))
-    assert all(status == "ok" for _, status, _ in outcomes), outcomes
-    assert all(stdout == f"{number * 2}\n" for number, _, stdout in outcomes)
-    assert_no_leftovers(bwrap)
+    wrong = [result.to_json() for number, result in outcomes if result.stdout != f"{number * 2}\n"]
+    assert wrong == []
+    assert all(result.status == "ok" for _, result in outcomes)
+    assert_no_leftovers(sandbox)
 
 
-def test_files_written_by_the_program_come_back_as_artifacts(bwrap: BwrapBackend) -> None:
+def test_files_written_by_the_program_come_back_as_artifacts(sandbox: Backend) -> None:
     code = (
         "import json, os\n"
         "open('table.csv', 'w').write('a,b\\n1,2\\n')\n"
@@ -35,7 +35,7 @@ def test_files_written_by_the_program_come_back_as_artifacts(bwrap: BwrapBackend
         "open('binary.exe', 'wb').write(b'MZ')\n"
     )
     spec = ExecSpec(language="python", code=code, files={"input.txt": "given"})
-    result = bwrap.run(spec)
+    result = sandbox.run(spec)
     assert result.status == "ok", result.to_json()
     by_name = {artifact.name: artifact for artifact in result.artifacts}
     assert set(by_name) == {"table.csv", "data.json", "out/page.html"}
@@ -44,18 +44,18 @@ def test_files_written_by_the_program_come_back_as_artifacts(bwrap: BwrapBackend
     assert "main.py" not in by_name and "input.txt" not in by_name
 
 
-def test_extra_files_are_readable_beside_the_source(bwrap: BwrapBackend) -> None:
+def test_extra_files_are_readable_beside_the_source(sandbox: Backend) -> None:
     spec = ExecSpec(
         language="python",
         code="print(open('data/numbers.txt').read().split())",
         files={"data/numbers.txt": "1 2 3"},
     )
-    result = bwrap.run(spec)
+    result = sandbox.run(spec)
     assert result.stdout == "['1', '2', '3']\n"
 
 
-def test_a_missing_module_is_a_runtime_error_with_the_import_error(bwrap: BwrapBackend) -> None:
-    result = bwrap.run(ExecSpec(language="python", code="import no_such_module_here"))
+def test_a_missing_module_is_a_runtime_error_with_the_import_error(sandbox: Backend) -> None:
+    result = sandbox.run(ExecSpec(language="python", code="import no_such_module_here"))
     assert result.status == "runtime_error"
     assert "ModuleNotFoundError" in result.stderr
 
@@ -64,14 +64,14 @@ def test_a_missing_module_is_a_runtime_error_with_the_import_error(bwrap: BwrapB
     not os.path.isdir(os.path.join(python_packages_dir(), "matplotlib")),
     reason="python runtime packages not installed (python -m executors setup)",
 )
-def test_plt_show_saves_the_figure_as_a_png_artifact(bwrap: BwrapBackend) -> None:
+def test_plt_show_saves_the_figure_as_a_png_artifact(sandbox: Backend) -> None:
     code = (
         "import matplotlib.pyplot as plt\n"
         "import numpy as np\n"
         "plt.plot(np.arange(10) ** 2)\n"
         "plt.show()\n"
     )
-    result = bwrap.run(ExecSpec(language="python", code=code))
+    result = sandbox.run(ExecSpec(language="python", code=code))
     assert result.status == "ok", result.to_json()
     assert [artifact.name for artifact in result.artifacts] == ["figure_1.png"]
     assert result.artifacts[0].data.startswith(b"\x89PNG")

@@ -6,6 +6,7 @@ import pytest
 
 from executors import ExecSpec
 from executors.backends.bwrap import BwrapBackend
+from executors.base import Backend
 from executors.languages import LANGUAGES, get_language, java_class_name, language_names
 
 from .programs import COMPILE_ERROR, ECHO, HELLO, SYNTAX_ERROR
@@ -13,10 +14,10 @@ from .programs import COMPILE_ERROR, ECHO, HELLO, SYNTAX_ERROR
 ALL_LANGUAGES = ["python", "javascript", "typescript", "c", "cpp", "java", "go", "rust", "bash"]
 
 
-def _require(bwrap: BwrapBackend, language: str) -> None:
+def _require(sandbox: Backend, language: str) -> None:
     definition = get_language(language)
     assert definition is not None
-    missing = bwrap.missing_toolchain(definition)
+    missing = sandbox.missing_toolchain(definition)
     if missing:
         pytest.skip(missing)
 
@@ -26,28 +27,28 @@ def test_every_required_language_is_registered() -> None:
 
 
 @pytest.mark.parametrize("language", ALL_LANGUAGES)
-def test_it_runs_hello_world(bwrap: BwrapBackend, language: str) -> None:
-    _require(bwrap, language)
-    result = bwrap.run(ExecSpec(language=language, code=HELLO[language]))
+def test_it_runs_hello_world(sandbox: Backend, language: str) -> None:
+    _require(sandbox, language)
+    result = sandbox.run(ExecSpec(language=language, code=HELLO[language]))
     assert result.status == "ok", result.to_json()
     assert result.stdout == "hello\n"
     assert result.artifacts == []  # neither the source nor a compiled binary
 
 
 @pytest.mark.parametrize("language", ALL_LANGUAGES)
-def test_it_feeds_stdin_to_the_program(bwrap: BwrapBackend, language: str) -> None:
-    _require(bwrap, language)
-    result = bwrap.run(ExecSpec(language=language, code=ECHO[language], stdin="arena\n"))
+def test_it_feeds_stdin_to_the_program(sandbox: Backend, language: str) -> None:
+    _require(sandbox, language)
+    result = sandbox.run(ExecSpec(language=language, code=ECHO[language], stdin="arena\n"))
     assert result.status == "ok", result.to_json()
     assert result.stdout == "ARENA\n"
 
 
 @pytest.mark.parametrize("language", sorted(COMPILE_ERROR))
 def test_it_reports_a_compile_error_with_the_compiler_message(
-    bwrap: BwrapBackend, language: str
+    sandbox: Backend, language: str
 ) -> None:
-    _require(bwrap, language)
-    result = bwrap.run(ExecSpec(language=language, code=COMPILE_ERROR[language]))
+    _require(sandbox, language)
+    result = sandbox.run(ExecSpec(language=language, code=COMPILE_ERROR[language]))
     assert result.status == "compile_error", result.to_json()
     assert result.stderr.strip()
     assert result.stderr == result.compile_output
@@ -55,9 +56,9 @@ def test_it_reports_a_compile_error_with_the_compiler_message(
 
 @pytest.mark.parametrize("language", sorted(SYNTAX_ERROR))
 def test_a_syntax_error_in_an_interpreted_language_is_a_runtime_error(
-    bwrap: BwrapBackend, language: str
+    sandbox: Backend, language: str
 ) -> None:
-    result = bwrap.run(ExecSpec(language=language, code=SYNTAX_ERROR[language]))
+    result = sandbox.run(ExecSpec(language=language, code=SYNTAX_ERROR[language]))
     assert result.status == "runtime_error"
     assert result.stderr.strip()
 

@@ -11,6 +11,7 @@ import pytest
 
 from executors import ExecSpec
 from executors.backends.bwrap import BwrapBackend
+from executors.base import Backend
 from executors.hostpaths import matplotlib_cache_dir, python_packages_dir
 from executors.pyprefix import install_site
 
@@ -27,7 +28,7 @@ def _font_cache_built() -> bool:
         return False
 
 
-def test_the_host_site_packages_stay_out_of_the_sandbox(bwrap: BwrapBackend) -> None:
+def test_the_host_site_packages_stay_out_of_the_sandbox(sandbox: Backend) -> None:
     code = (
         "import sys\n"
         "print([p for p in sys.path if 'packages' in p])\n"
@@ -35,7 +36,7 @@ def test_the_host_site_packages_stay_out_of_the_sandbox(bwrap: BwrapBackend) -> 
         "print(sorted(m for m in ('certifi', 'pathlib', 'zipfile') if m in sys.modules))\n"
         "exit(4)\n"  # site's builtins are still there: programs call exit() and quit()
     )
-    result = bwrap.run(ExecSpec(language="python", code=code))
+    result = sandbox.run(ExecSpec(language="python", code=code))
     assert result.exit_code == 4, result.to_json()
     paths, flags, heavy = result.stdout.splitlines()
     assert paths == "['/opt/python-packages']"  # no dist-packages / site-packages of the host
@@ -59,7 +60,7 @@ def test_sitecustomize_ships_with_hash_checked_bytecode(tmp_path: os.PathLike[st
 
 
 @needs_matplotlib
-def test_a_plot_runs_without_fontconfig_noise_and_returns_a_png(bwrap: BwrapBackend) -> None:
+def test_a_plot_runs_without_fontconfig_noise_and_returns_a_png(sandbox: Backend) -> None:
     code = (
         "import matplotlib.pyplot as plt\n"
         "plt.plot([1, 2, 3], [1, 4, 9], label='squares')\n"
@@ -67,7 +68,7 @@ def test_a_plot_runs_without_fontconfig_noise_and_returns_a_png(bwrap: BwrapBack
         "plt.legend()\n"
         "plt.savefig('plot.png')\n"
     )
-    result = bwrap.run(ExecSpec(language="python", code=code, limits=None))
+    result = sandbox.run(ExecSpec(language="python", code=code, limits=None))
     assert result.status == "ok", result.to_json()
     assert "Fontconfig" not in result.stderr
     assert [artifact.name for artifact in result.artifacts] == ["plot.png"]
