@@ -255,5 +255,5 @@ class RunCgroup:
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.005)  # teardown is asynchronous (reference trap 7)
+                    time.sleep(0.005)  # the kernel tears a cgroup's tasks down asynchronously
         return emptied

@@ -1,6 +1,6 @@
 """A FIFO pool of sandbox slots, each with its own non-root host uid.
 
-Why a pool (reference traps 1, 2 and 7): RLIMIT_NPROC does not apply to root, and a single
+Why a pool: RLIMIT_NPROC does not apply to root, and a single
 shared uid fails under concurrency because the kernel releases the process count of exited
 tasks with a delay. Handing out the uid that rested longest (FIFO) avoids both.
 

@@ -3,7 +3,8 @@
 Each step runs as
     sh (attach to the slot's cgroups) -> prlimit (rlimits) -> setpriv (drop to the slot uid)
     -> bwrap (fresh namespaces, read-only system, private /work, bounded /tmp and /dev/shm)
-following the measured recipe and traps of shared/reference/sandboxes.md.
+each step of which closes a hole measured on these hosts (see the comments below and
+executors/README.md).
 """
 
 from __future__ import annotations
@@ -273,7 +274,8 @@ class BwrapBackend:
             "--core=0",
         ]
         if cgroup is None or cgroup.memory_dir is None:
-            # No memory cgroup: RLIMIT_AS is the only memory bound (JITs need more: trap 5).
+            # No memory cgroup: RLIMIT_AS is the only memory bound (JITs reserve more address
+            # space than they use, hence the per-language address_space_mb).
             address_space = max(limits.address_space_mb or 0, mem_mb)
             command.append(f"--as={address_space * 1024 * 1024}")
         command.append("--")
@@ -340,7 +342,8 @@ class BwrapBackend:
             "/proc",
             "--dev",
             "/dev",
-            # --dev makes an unbounded tmpfs: bound /dev/shm and make /dev read-only (trap 3).
+            # --dev mounts an unbounded tmpfs, which a program could fill to exhaust host
+            # memory: bound /dev/shm and make /dev read-only.
             "--size",
             str(limits.shm_mb * 1024 * 1024),
             "--tmpfs",
@@ -463,7 +466,7 @@ class BwrapBackend:
 
     def cleanup_leftovers(self) -> dict[str, int]:
         """Kill processes, cgroups and mounts left by a crashed process, for every slot
-        nobody holds now. Called on backend creation and by `check`."""
+        nobody holds now. Called by `python -m executors cleanup`."""
         killed = 0
         for index in range(self.pool.count):
             fd = self.pool._lock(index)
