@@ -10,6 +10,7 @@ from celery import Celery
 from celery.signals import worker_ready
 
 from arena import jobs
+from arena.observability import serve_worker_metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "arena.settings")
 
@@ -23,5 +24,6 @@ def run_job(name: str, *args: Any) -> None:
 
 
 @worker_ready.connect
-def _fail_what_a_previous_worker_left(**_: object) -> None:
+def _on_worker_start(**_: object) -> None:
     jobs.recover_orphans(jobs.worker_name())
+    serve_worker_metrics()

@@ -32,6 +32,9 @@ from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
+from arena import metrics
+from arena.logs import log_context
+
 log = logging.getLogger(__name__)
 
 # One Celery queue per kind of work; README.md says how many workers each wants.
@@ -101,7 +104,14 @@ def enqueue(name: str, *args: Any, delay_s: float = 0) -> None:
 
 def run(name: str, *args: Any) -> None:
     """Run a job here and now (Celery's task and the embedded pool both end here)."""
-    get(name).func(*args)
+    job = get(name)
+    with log_context(job=name, job_args=",".join(map(str, args))):
+        try:
+            job.func(*args)
+        except Exception:
+            metrics.JOBS.labels(name, "crashed").inc()
+            raise
+    metrics.JOBS.labels(name, "done").inc()
 
 
 def worker_name() -> str:

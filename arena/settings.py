@@ -281,12 +281,31 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+LOG_FORMAT = os.getenv("LOG_FORMAT", "text")  # "json": one object per line (arena/logs.py)
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "arena.logs.ContextFilter"}},
+    "formatters": {
+        "text": {
+            "()": "arena.logs.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
+        "json": {"()": "arena.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
 }
+# Celery workers also serve their own metrics here (arena/observability.py); 0: off.
+METRICS_PORT = envint("METRICS_PORT", 0)
 
 if (BASE_DIR / "arena" / "local_settings.py").exists():  # an operator's optional overrides
     from arena.local_settings import *  # noqa: F403

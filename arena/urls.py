@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from arena import observability
 from arena.battles import views as battles
 
 urlpatterns = [
@@ -29,4 +30,6 @@ urlpatterns = [
     path("", include("arena.ratings.urls")),
     path("", include("arena.exports.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", observability.healthz, name="arena-healthz"),
+    path("metrics", observability.metrics_view, name="arena-metrics"),
 ]

@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from arena import metrics
 from arena.battles import services
 from arena.battles.broadcast import battle_group
 from arena.battles.selectors import battle_for_rater, battle_view
@@ -42,6 +43,7 @@ class BattleConsumer(AsyncWebsocketConsumer):
         self.sent = {}
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        metrics.WEBSOCKETS.inc()
         # A snapshot on connect closes the race with broadcasts sent before joining.
         await self.send_changes()
         await page_seen(self.battle_id)
@@ -49,6 +51,7 @@ class BattleConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         self.renders.stop()
         if hasattr(self, "group"):
+            metrics.WEBSOCKETS.dec()
             await page_seen(self.battle_id)
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

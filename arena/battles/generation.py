@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from arena import jobs
+from arena import jobs, metrics
 from arena.battles import broadcast
 from arena.battles.code import ExtractedCode, extract_code
 from arena.battles.identity import identity_leak
@@ -25,6 +25,7 @@ from arena.battles.services import battle_void
 from arena.llms.models import LanguageModel
 from arena.llms.providers import get_provider
 from arena.llms.types import Message, ProviderError, Usage
+from arena.logs import log_context
 from arena.runs.services import execution_create
 from executors.environments import environment_of
 
@@ -46,16 +47,29 @@ def generate_response(response_id: int) -> None:
         broadcast.battle_changed(battle_id)
         return
     broadcast.battle_changed(battle_id)
-    try:
-        _stream_into(response)
-    except ProviderError as error:
-        _finish_failed(response, str(error))
-    except Exception:
-        log.exception("generation of response %s crashed", response_id)
-        _finish_failed(response, "The model call failed unexpectedly.")
-    else:
-        _finish_done(response)
+    with log_context(battle_id=battle_id, response_id=response_id, model=response.model.name):
+        try:
+            _stream_into(response)
+        except ProviderError as error:
+            log.warning("model %s failed: %s", response.model.name, error)
+            _finish_failed(response, str(error))
+        except Exception:
+            log.exception("generation of response %s crashed", response_id)
+            _finish_failed(response, "The model call failed unexpectedly.")
+        else:
+            _finish_done(response)
     broadcast.battle_changed(battle_id)
+    _count(response)
+
+
+def _count(response: Response) -> None:
+    provider = response.model.provider
+    status = Response.objects.filter(pk=response.pk).values_list("status", flat=True).first()
+    metrics.GENERATIONS.labels(provider, status or "?").inc()
+    if response.ttft_ms is not None:
+        metrics.FIRST_TOKEN_SECONDS.labels(provider).observe(response.ttft_ms / 1000)
+    if response.total_ms is not None:
+        metrics.GENERATION_SECONDS.labels(provider).observe(response.total_ms / 1000)
 
 
 def conversation_for(response: Response) -> list[Message]:

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from arena import jobs
+from arena import jobs, metrics
 from arena.battles import broadcast
 from arena.battles.code import classify_category
 from arena.battles.models import Battle, InteractionEvent, Response, Turn, Vote
@@ -175,6 +175,7 @@ def vote_record(*, battle: Battle, winner: str, feedback: dict[str, str] | None 
         )
         vote_recorded.send(sender=Vote, vote=vote)
     transaction.on_commit(lambda: broadcast.battle_changed(battle.pk))
+    transaction.on_commit(lambda: metrics.VOTES.labels(winner).inc())
     return vote
 
 

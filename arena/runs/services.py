@@ -11,7 +11,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 import executors
-from arena import jobs
+from arena import jobs, metrics
+from arena.logs import log_context
 from arena.runs.models import Artifact, Execution
 from arena.runs.signals import execution_changed
 
@@ -59,13 +60,25 @@ def execution_run(execution_id: int) -> None:
     if claimed != 1:
         return
     execution = Execution.objects.get(pk=execution_id)
-    _changed(execution)
-    try:
-        _run_in_sandbox(execution)
-    except Exception:
-        log.exception("execution %s crashed", execution_id)
-        _finish(execution_id, status=Execution.Status.FAILED, error="The sandbox job failed.")
-    _changed(execution)
+    with log_context(
+        execution_id=execution_id, owner=f"{execution.owner_type_id}:{execution.owner_id}"
+    ):
+        _changed(execution)
+        try:
+            _run_in_sandbox(execution)
+        except Exception:
+            log.exception("execution %s crashed", execution_id)
+            _finish(execution_id, status=Execution.Status.FAILED, error="The sandbox job failed.")
+        execution.refresh_from_db()  # receivers of the last signal see the stored result
+        _changed(execution)
+        _count(execution)
+
+
+def _count(execution: Execution) -> None:
+    metrics.EXECUTIONS.labels(execution.status, execution.language).inc()
+    if execution.started_at and execution.finished_at:
+        elapsed = execution.finished_at - execution.started_at
+        metrics.EXECUTION_SECONDS.observe(elapsed.total_seconds())
 
 
 def _changed(execution: Execution) -> None:

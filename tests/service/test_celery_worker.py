@@ -103,6 +103,12 @@ def test_a_worker_answers_runs_the_code_and_updates_the_leaderboard(
     }
 
 
+def test_health_counts_the_live_workers_and_the_broker(worker, client) -> None:
+    wait_for(lambda: client.get("/healthz").status_code == 200, timeout=60)
+    checks = client.get("/healthz").json()["checks"]
+    assert checks["workers"]["count"] >= 1 and checks["redis"]["ok"] and checks["database"]["ok"]
+
+
 def sandbox_processes() -> list[str]:
     """Processes of the sandbox's uid pool (bwrap runs untrusted code as these uids; the
     worker inherits this process's environment, so it uses the same pool)."""
