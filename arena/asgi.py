@@ -44,6 +44,8 @@ class EmbeddedJobs:
 
 def _recover() -> None:
     jobs.recover_orphans(jobs.worker_name())
+    # Jobs queued in the previous life of this process died with its thread pool.
+    jobs.requeue_waiting(older_than_s=0)
 
 
 application = EmbeddedJobs(

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_ready
+from django.conf import settings
 
 from arena import jobs
 from arena.observability import serve_worker_metrics
@@ -21,6 +22,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 @app.task(name="arena.jobs.run", ignore_result=True)
 def run_job(name: str, *args: Any) -> None:
     jobs.run(name, *args)
+
+
+@app.task(name="arena.jobs.requeue_waiting", ignore_result=True)
+def requeue_waiting() -> None:
+    jobs.requeue_waiting(settings.JOB_WAITING_SECONDS)
 
 
 @worker_ready.connect

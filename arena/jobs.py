@@ -25,12 +25,14 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.utils import timezone
 
 from arena import metrics
 from arena.logs import log_context
@@ -43,6 +45,10 @@ QUEUES = ("generation", "execution", "ratings", "exports", "judges")
 JobFunction = Callable[..., None]
 # Fails what a dead worker of this name left claimed; returns how many rows it changed.
 Recovery = Callable[[str], int]
+# The ids of rows still waiting, unclaimed, that were queued before a moment: their job
+# message may be lost (a broker restarted without persistence, a process died holding
+# it), so they are queued again. Claims are conditional, so a duplicate costs nothing.
+Waiting = Callable[[datetime], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class Job:
     func: JobFunction
     queue: str
     recover: Recovery | None = None
+    waiting: Waiting | None = None
     time_limit_s: int | None = None  # Celery kills a wedged job after this long
 
 
@@ -67,6 +74,7 @@ def register(
     *,
     queue: str,
     recover: Recovery | None = None,
+    waiting: Waiting | None = None,
     time_limit_s: int | None = None,
 ) -> None:
     if queue not in QUEUES:
@@ -74,7 +82,7 @@ def register(
     existing = _registry.get(name)
     if existing is not None and existing.func is not func:
         raise ValueError(f"job {name!r} is already registered to {existing.func!r}")
-    _registry[name] = Job(name, func, queue, recover, time_limit_s)
+    _registry[name] = Job(name, func, queue, recover, waiting, time_limit_s)
 
 
 def get(name: str) -> Job:
@@ -134,13 +142,35 @@ def recover_orphans(worker: str) -> dict[str, int]:
     return changed
 
 
+def requeue_waiting(older_than_s: float) -> dict[str, int]:
+    """Queue again every job whose row has waited unclaimed longer than `older_than_s`
+    (a periodic task in service mode; everything, on an embedded server's start)."""
+    before = timezone.now() - timedelta(seconds=older_than_s)
+    requeued: dict[str, int] = {}
+    for job in _registry.values():
+        if job.waiting is None:
+            continue
+        try:
+            ids = job.waiting(before)
+        except Exception:
+            log.exception("could not list the waiting rows of job %s", job.name)
+            continue
+        for row_id in ids:
+            enqueue(job.name, row_id)
+        requeued[job.name] = len(ids)
+    return requeued
+
+
 def _send_to_celery(job: Job, args: tuple[Any, ...], delay_s: float) -> None:
     options: dict[str, Any] = {"queue": job.queue}
     if delay_s > 0:
         options["countdown"] = delay_s
     if job.time_limit_s is not None:
         options.update(soft_time_limit=job.time_limit_s, time_limit=job.time_limit_s + 5)
-    current_app.send_task("arena.jobs.run", args=(job.name, *args), **options)
+    try:
+        current_app.send_task("arena.jobs.run", args=(job.name, *args), **options)
+    except Exception as error:  # the broker is down: the row waits, requeue_waiting sends it
+        log.warning("could not queue job %s%r: %s", job.name, args, error)
 
 
 # --- embedded mode -----------------------------------------------------------------------

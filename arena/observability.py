@@ -77,15 +77,24 @@ def _workers() -> dict[str, Any]:
 class QueueDepth(Collector):
     """Jobs waiting per queue, read from the broker at scrape time (service mode)."""
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Registering asks for the metric's name; without this it would call collect(),
+        # which reads settings, at import time.
+        yield self._family()
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        depth = GaugeMetricFamily(
-            "arena_queue_depth", "Jobs waiting in each Celery queue.", labels=["queue"]
-        )
+        depth = self._family()
         if settings.JOBS_MODE == "celery":
             with _redis() as client:
                 for queue in jobs.QUEUES:
                     depth.add_metric([queue], int(client.llen(queue)))
         yield depth
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "arena_queue_depth", "Jobs waiting in each Celery queue.", labels=["queue"]
+        )
 
 
 REGISTRY.register(QueueDepth())

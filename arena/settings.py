@@ -15,6 +15,7 @@ import dj_database_url
 import django_stubs_ext
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from psycopg_pool import ConnectionPool
 
 django_stubs_ext.monkeypatch()  # lets admin.ModelAdmin[Model] and friends be subscripted
 
@@ -102,6 +103,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "arena.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "arena.urls"
@@ -137,6 +139,9 @@ if DATABASE_URL:
         "min_size": 1,
         "max_size": envint("DB_POOL_SIZE", 16),
         "timeout": 20,  # seconds to wait for a free connection before the request fails
+        # A connection the server dropped (a restart) is replaced before use, not handed
+        # to a request that would then fail.
+        "check": ConnectionPool.check_connection,
     }
 else:
     DATABASES = {
@@ -213,7 +218,14 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "ratings"},
         "schedule": envint("LEADERBOARD_REFRESH_SECONDS", 600),
     },
+    "requeue-waiting-jobs": {
+        "task": "arena.jobs.requeue_waiting",
+        "schedule": 30,
+        "options": {"queue": "generation"},
+    },
 }
+# A job row still unclaimed after this long is queued again (arena/jobs.py).
+JOB_WAITING_SECONDS = envint("JOB_WAITING_SECONDS", 60)
 
 # --- Arena behaviour --------------------------------------------------------------------
 PROMPT_MAX_CHARS = envint("PROMPT_MAX_CHARS", 20_000)

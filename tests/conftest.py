@@ -14,6 +14,7 @@ from arena.battles.models import Battle, Response, Turn
 from arena.llms.models import LanguageModel
 from arena.raters.models import Rater
 from arena.raters.services import SESSION_KEY
+from arena.runs.models import Execution
 
 
 @pytest.fixture
@@ -71,24 +72,37 @@ def bob_client(bob: Rater) -> Client:
 
 @pytest.fixture
 def make_battle(make_model: Callable[..., LanguageModel]) -> Callable[..., Battle]:
-    """A battle with one turn whose two answers are in the given state."""
+    """A battle with one turn whose two answers are in the given state; done answers have
+    their program's finished run, as the arena stores them (`runs=False`: no runs, for
+    tests that make their own)."""
 
-    def make(rater: Rater, *, answers: str = Response.Status.DONE, **fields: Any) -> Battle:
+    def make(
+        rater: Rater, *, answers: str = Response.Status.DONE, runs: bool = True, **fields: Any
+    ) -> Battle:
         fields.setdefault("model_a", make_model())
         fields.setdefault("model_b", make_model())
         fields.setdefault("sampling_prob", 0.5)
         battle = Battle.objects.create(rater=rater, **fields)
         turn = Turn.objects.create(battle=battle, index=0, prompt="print hello")
+        done = answers == Response.Status.DONE
         for side in Response.Side:
-            Response.objects.create(
+            response = Response.objects.create(
                 turn=turn,
                 side=side,
                 model=battle.model_for(side),
                 status=answers,
                 text=f"```python\nprint('hello from {side}')\n```",
-                code=f"print('hello from {side}')\n" if answers == Response.Status.DONE else "",
-                code_language="python" if answers == Response.Status.DONE else "",
+                code=f"print('hello from {side}')\n" if done else "",
+                code_language="python" if done else "",
             )
+            if done and runs:
+                Execution.objects.create(
+                    owner=response,
+                    code=response.code,
+                    language="python",
+                    status=Execution.Status.OK,
+                    stdout=f"hello from {side}\n",
+                )
         return battle
 
     return make

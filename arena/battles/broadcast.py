@@ -3,6 +3,7 @@ the consumer re-reads the database, so a dropped message heals with the next one
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -13,15 +14,23 @@ from django.contrib.contenttypes.models import ContentType
 from arena.battles.models import Response
 from arena.runs.models import Execution
 
+log = logging.getLogger(__name__)
+
 
 def battle_group(battle_id: uuid.UUID | str) -> str:
     return f"battle-{battle_id}"
 
 
 def battle_changed(battle_id: uuid.UUID | str) -> None:
+    """Never raises: a message the channel layer cannot take (Redis restarting) is one
+    the page does without, as with any dropped message; the next one heals it."""
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    try:
         async_to_sync(layer.group_send)(battle_group(battle_id), {"type": "battle.changed"})
+    except Exception as error:
+        log.warning("could not tell battle %s pages of a change: %s", battle_id, error)
 
 
 def execution_changed(execution: Execution, **_: Any) -> None:

@@ -44,9 +44,9 @@ class BattleConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         metrics.WEBSOCKETS.inc()
+        await page_seen(self.battle_id)
         # A snapshot on connect closes the race with broadcasts sent before joining.
         await self.send_changes()
-        await page_seen(self.battle_id)
 
     async def disconnect(self, code: int) -> None:
         self.renders.stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -263,3 +263,13 @@ def _run_what_never_ran(worker: str) -> int:
         broadcast.battle_changed(response.turn.battle_id)
         count += 1
     return count
+
+
+def waiting_generations(before: datetime) -> list[int]:
+    """Answers of open battles still unclaimed since before `before` (arena/jobs.py)."""
+    waiting = Response.objects.filter(
+        status=Response.Status.PENDING,
+        created_at__lt=before,
+        turn__battle__status=Battle.Status.ACTIVE,
+    )
+    return list(waiting.values_list("pk", flat=True))

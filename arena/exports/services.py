@@ -7,6 +7,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,12 @@ def export_recover_orphans(worker: str) -> int:
         error="The worker restarted; export again.",
         finished_at=timezone.now(),
     )
+
+
+def export_waiting(before: datetime) -> list[int]:
+    """Exports still unclaimed since before `before` (arena/jobs.py)."""
+    waiting = Export.objects.filter(status=Export.Status.QUEUED, created_at__lt=before)
+    return list(waiting.values_list("pk", flat=True))
 
 
 def _build(export: Export) -> Path:

@@ -15,6 +15,7 @@ class RunsConfig(AppConfig):
             EXECUTE_TIME_LIMIT_S,
             execution_run,
             recover_executions,
+            waiting_executions,
         )
 
         jobs.register(
@@ -22,5 +23,6 @@ class RunsConfig(AppConfig):
             execution_run,
             queue="execution",
             recover=recover_executions,
+            waiting=waiting_executions,
             time_limit_s=EXECUTE_TIME_LIMIT_S,
         )

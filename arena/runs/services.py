@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -193,3 +194,9 @@ def recover_executions(worker: str) -> int:
     for execution in failed:
         _changed(execution)
     return count
+
+
+def waiting_executions(before: datetime) -> list[int]:
+    """Runs still unclaimed since before `before` (arena/jobs.py)."""
+    waiting = Execution.objects.filter(status=Execution.Status.QUEUED, created_at__lt=before)
+    return list(waiting.values_list("pk", flat=True))

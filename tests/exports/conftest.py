@@ -32,7 +32,7 @@ def make_vote(make_battle: Callable[..., Battle]) -> Callable[..., Vote]:
     def make(rater: Rater, *, winner: str = "model_a", minutes: float = 0, **battle: Any) -> Vote:
         when = T0 + timedelta(minutes=minutes)
         battle.setdefault("created_at", when)
-        b = make_battle(rater, status=Battle.Status.VOTED, **battle)
+        b = make_battle(rater, status=Battle.Status.VOTED, runs=False, **battle)
         return Vote.objects.create(battle=b, rater=rater, winner=winner, created_at=when)
 
     return make

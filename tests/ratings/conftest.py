@@ -21,7 +21,7 @@ def cast(alice: Rater, make_battle: Callable[..., Battle]) -> Callable[..., Vote
         when = fields.pop("when", None) or timezone.now()
         is_valid = fields.pop("is_valid", True)
         fields.setdefault("status", Battle.Status.VOTED)
-        battle = make_battle(alice, model_a=a, model_b=b, **fields)
+        battle = make_battle(alice, model_a=a, model_b=b, runs=False, **fields)
         return Vote.objects.create(
             battle=battle, rater=alice, winner=winner, is_valid=is_valid, created_at=when
         )

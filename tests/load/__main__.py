@@ -1,0 +1,265 @@
+"""Load test of service mode on this machine, loopback only, bounded in count and time:
+N raters play full battles over HTTP and websockets, as a browser does, against one
+Daphne process and Celery workers; the report says what the raters saw.
+
+    .venv/bin/python -m tests.load --raters 50 --battles 3
+
+Needs the machine's PostgreSQL and Redis (it makes its own database, and uses Redis
+database 13, flushed first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import websockets
+
+from tests.stack import Stack, cpu_seconds
+
+PROMPTS = [
+    "Write a Python program that prints the first 20 prime numbers.",
+    "Write a Go program that counts word frequencies in a fixed text and prints the top 5.",
+    "Write an HTML page with a working tic-tac-toe game.",
+    "Write a Rust program that computes the longest common subsequence of two strings.",
+    "Write a Python program that plots sin and cos on one chart.",
+]
+VOTE_PANEL = re.compile(r'<section id="vote-panel".*?</section>', re.S)
+BATTLE_TIMEOUT_S = 240
+
+
+@dataclass
+class BattleRecord:
+    battle_id: str = ""
+    requested: float = 0.0  # wall clock (time.time), comparable with the database's
+    votable_on_screen: float | None = None
+    vote_latency_s: float | None = None
+    vote_accepted: bool = False
+    error: str = ""
+
+
+@dataclass
+class RaterLog:
+    battles: list[BattleRecord] = field(default_factory=list)
+    ws_drops: int = 0
+
+
+async def play(base: str, battles: int, seed: int) -> RaterLog:
+    log = RaterLog()
+    rng = random.Random(seed)
+    async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as http:
+        await http.get("/")
+        for _ in range(battles):
+            record = BattleRecord()
+            log.battles.append(record)
+            try:
+                await asyncio.wait_for(
+                    play_one(http, base, rng, record, log), timeout=BATTLE_TIMEOUT_S
+                )
+            except Exception as error:  # counted and reported, never hidden
+                record.error = f"{type(error).__name__}: {error}"[:200]
+    return log
+
+
+async def play_one(
+    http: httpx.AsyncClient, base: str, rng: random.Random, record: BattleRecord, log: RaterLog
+) -> None:
+    token = http.cookies.get("csrftoken", "")
+    record.requested = time.time()
+    answer = await http.post(
+        "/battles/new",
+        data={"prompt": rng.choice(PROMPTS), "csrfmiddlewaretoken": token},
+        headers={"Referer": base + "/"},
+    )
+    if answer.status_code != 303:
+        raise RuntimeError(f"new battle answered {answer.status_code}")
+    path = answer.headers["Location"]
+    record.battle_id = path.strip("/").split("/")[-1]
+    await http.get(path)
+    await watch_until_votable(http, base, path, record, log)
+    started = time.monotonic()
+    vote = await http.post(
+        path + "vote",
+        data={
+            "winner": rng.choice(["model_a", "model_b", "tie", "both_bad"]),
+            "csrfmiddlewaretoken": token,
+        },
+        headers={"Referer": base + path},
+    )
+    record.vote_latency_s = time.monotonic() - started
+    record.vote_accepted = vote.status_code == 303
+    if not record.vote_accepted:
+        raise RuntimeError(f"vote answered {vote.status_code}: {vote.text[:120]}")
+
+
+async def watch_until_votable(
+    http: httpx.AsyncClient, base: str, path: str, record: BattleRecord, log: RaterLog
+) -> None:
+    """The live page: read pushed fragments until the vote buttons are enabled, sending
+    heartbeats as the page does; a socket that closes on us is a drop, and we reconnect."""
+    url = base.replace("http", "ws", 1) + f"/ws{path}"
+    cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    while True:
+        try:
+            async with websockets.connect(
+                url, additional_headers={"Cookie": cookie, "Origin": base}, open_timeout=30
+            ) as socket:
+                beat = asyncio.create_task(heartbeat(socket))
+                try:
+                    async for message in socket:
+                        if votable(str(message)):
+                            record.votable_on_screen = time.time()
+                            return
+                finally:
+                    beat.cancel()
+        except websockets.ConnectionClosed:
+            pass
+        log.ws_drops += 1  # the server closed a socket the page still wanted
+
+
+async def heartbeat(socket: Any) -> None:
+    while True:
+        await asyncio.sleep(10)
+        await socket.send(json.dumps({"action": "heartbeat"}))
+
+
+def votable(message: str) -> bool:
+    panel = VOTE_PANEL.search(message)
+    return bool(panel) and 'name="winner"' in panel.group(0) and "disabled" not in panel.group(0)
+
+
+def database_times(database_url: str, battle_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Per battle, from the rows: when both answers finished, when the battle became
+    votable (every answer and run of the last turn finished), and its votes."""
+    query = """
+        SELECT b.id::text,
+               max(r.finished_at) AS answers_done,
+               greatest(max(r.finished_at), max(e.finished_at)) AS votable,
+               (SELECT count(*) FROM battles_vote v WHERE v.battle_id = b.id) AS votes
+        FROM battles_battle b
+        JOIN battles_turn t ON t.battle_id = b.id
+        JOIN battles_response r ON r.turn_id = t.id
+        LEFT JOIN runs_execution e ON e.owner_id = r.id AND e.owner_type_id = (
+            SELECT id FROM django_content_type WHERE app_label = 'battles' AND model = 'response')
+        WHERE b.id = ANY(%s::uuid[])
+        GROUP BY b.id
+    """
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(query, (battle_ids,)).fetchall()
+    return {
+        row[0]: {
+            "answers_done": row[1].timestamp() if row[1] else None,
+            "votable": row[2].timestamp() if row[2] else None,
+            "votes": row[3],
+        }
+        for row in rows
+    }
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"n": 0, "p50": None, "p95": None, "max": None}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "n": len(ordered),
+        "p50": round(statistics.median(ordered), 3),
+        "p95": round(p95, 3),
+        "max": round(ordered[-1], 3),
+    }
+
+
+def report(
+    logs: list[RaterLog], times: dict[str, dict[str, Any]], cpu: dict[str, float], wall_s: float
+) -> dict[str, Any]:
+    records = [b for log in logs for b in log.battles]
+    done = [b for b in records if b.vote_accepted]
+    db = [(b, times.get(b.battle_id, {})) for b in done]
+    return {
+        "battles_started": len(records),
+        "battles_completed": len(done),
+        "errors": [b.error for b in records if b.error],
+        "websocket_drops": sum(log.ws_drops for log in logs),
+        "votes_accepted": len(done),
+        "votes_stored": sum(t.get("votes", 0) for t in times.values()),
+        "votes_lost_or_duplicated": sum(1 for b, t in db if t.get("votes") != 1),
+        "request_to_answers_finished_s": percentiles(
+            [t["answers_done"] - b.requested for b, t in db if t.get("answers_done")]
+        ),
+        "request_to_votable_in_db_s": percentiles(
+            [t["votable"] - b.requested for b, t in db if t.get("votable")]
+        ),
+        "votable_in_db_to_votable_on_screen_s": percentiles(
+            [
+                b.votable_on_screen - t["votable"]
+                for b, t in db
+                if t.get("votable") and b.votable_on_screen
+            ]
+        ),
+        "vote_latency_s": percentiles([b.vote_latency_s for b in done if b.vote_latency_s]),
+        "cpu_seconds": {name: round(value, 1) for name, value in cpu.items()},
+        "wall_s": round(wall_s, 1),
+        "load_average": os.getloadavg(),
+    }
+
+
+async def run_raters(base: str, raters: int, battles: int) -> list[RaterLog]:
+    # Raters arrive over the first few seconds, as people do, not in one instant.
+    async def arrive(n: int) -> RaterLog:
+        await asyncio.sleep(n * 0.1)
+        return await play(base, battles, seed=n)
+
+    return list(await asyncio.gather(*(arrive(n) for n in range(raters))))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.load", description=__doc__)
+    parser.add_argument("--raters", type=int, default=50)
+    parser.add_argument("--battles", type=int, default=3, help="per rater")
+    parser.add_argument("--output", type=Path, help="also write the report here (JSON)")
+    args = parser.parse_args()
+    if not 1 <= args.raters <= 200 or not 1 <= args.battles <= 10:
+        parser.error("--raters must be 1..200 and --battles 1..10 (a bounded test)")
+    name = f"arena_load_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    subprocess.run(["redis-cli", "-n", "13", "flushdb"], check=True, capture_output=True)
+    database_url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    stack = Stack(database_url, "redis://127.0.0.1:6379/13", Path(tempfile.mkdtemp()))
+    try:
+        stack.prepare().start_all()
+        time.sleep(3)  # workers connect to the broker
+        before = {n: cpu_seconds(pid) for n, pid in stack.pids().items()}
+        started = time.monotonic()
+        logs = asyncio.run(run_raters(stack.url, args.raters, args.battles))
+        wall = time.monotonic() - started
+        cpu = {n: cpu_seconds(pid) - before[n] for n, pid in stack.pids().items()}
+        ids = [b.battle_id for log in logs for b in log.battles if b.battle_id]
+        result = report(logs, database_times(database_url, ids), cpu, wall)
+    finally:
+        stack.stop()
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name])
+    result["raters"], result["battles_per_rater"] = args.raters, args.battles
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.output:
+        args.output.write_text(text)
+    return 0 if not result["errors"] and result["votes_lost_or_duplicated"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
