@@ -15,7 +15,6 @@ import dj_database_url
 import django_stubs_ext
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
-from psycopg_pool import ConnectionPool
 
 django_stubs_ext.monkeypatch()  # lets admin.ModelAdmin[Model] and friends be subscripted
 
@@ -134,14 +133,15 @@ if DATABASE_URL:
     # run on thread pools, and opening a fresh PostgreSQL connection for each of them
     # was the live path's largest cost. Returned connections wait in the pool instead of
     # holding server slots per idle thread.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # A connection the server dropped (a restart) is replaced before use, not handed to a
+    # request that would then fail: health checks make the pool check each one it lends.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    }
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": envint("DB_POOL_SIZE", 16),
         "timeout": 20,  # seconds to wait for a free connection before the request fails
-        # A connection the server dropped (a restart) is replaced before use, not handed
-        # to a request that would then fail.
-        "check": ConnectionPool.check_connection,
     }
 else:
     DATABASES = {

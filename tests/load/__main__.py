@@ -15,21 +15,19 @@ import asyncio
 import json
 import os
 import random
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
-import websockets
 
+from tests.rater import Rater, votable
 from tests.stack import Stack, cpu_seconds
 
 PROMPTS = [
@@ -39,7 +37,6 @@ PROMPTS = [
     "Write a Rust program that computes the longest common subsequence of two strings.",
     "Write a Python program that plots sin and cos on one chart.",
 ]
-VOTE_PANEL = re.compile(r'<section id="vote-panel".*?</section>', re.S)
 BATTLE_TIMEOUT_S = 240
 
 
@@ -50,97 +47,40 @@ class BattleRecord:
     votable_on_screen: float | None = None
     vote_latency_s: float | None = None
     vote_accepted: bool = False
+    drops: int = 0
     error: str = ""
 
 
-@dataclass
-class RaterLog:
-    battles: list[BattleRecord] = field(default_factory=list)
-    ws_drops: int = 0
-
-
-async def play(base: str, battles: int, seed: int) -> RaterLog:
-    log = RaterLog()
+async def play(base: str, battles: int, seed: int) -> list[BattleRecord]:
     rng = random.Random(seed)
-    async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as http:
-        await http.get("/")
+    records = []
+    async with Rater(base) as rater:
         for _ in range(battles):
             record = BattleRecord()
-            log.battles.append(record)
+            records.append(record)
             try:
-                await asyncio.wait_for(
-                    play_one(http, base, rng, record, log), timeout=BATTLE_TIMEOUT_S
-                )
+                await asyncio.wait_for(play_one(rater, rng, record), timeout=BATTLE_TIMEOUT_S)
             except Exception as error:  # counted and reported, never hidden
                 record.error = f"{type(error).__name__}: {error}"[:200]
-    return log
+    return records
 
 
-async def play_one(
-    http: httpx.AsyncClient, base: str, rng: random.Random, record: BattleRecord, log: RaterLog
-) -> None:
-    token = http.cookies.get("csrftoken", "")
+async def play_one(rater: Rater, rng: random.Random, record: BattleRecord) -> None:
     record.requested = time.time()
-    answer = await http.post(
-        "/battles/new",
-        data={"prompt": rng.choice(PROMPTS), "csrfmiddlewaretoken": token},
-        headers={"Referer": base + "/"},
-    )
-    if answer.status_code != 303:
-        raise RuntimeError(f"new battle answered {answer.status_code}")
-    path = answer.headers["Location"]
+    path = await rater.start_battle(rng.choice(PROMPTS))
     record.battle_id = path.strip("/").split("/")[-1]
-    await http.get(path)
-    await watch_until_votable(http, base, path, record, log)
+    page = rater.page(path)
+    try:
+        record.votable_on_screen = await page.wait_for(votable, timeout=BATTLE_TIMEOUT_S)
+    finally:
+        await page.close()
+        record.drops = page.drops
     started = time.monotonic()
-    vote = await http.post(
-        path + "vote",
-        data={
-            "winner": rng.choice(["model_a", "model_b", "tie", "both_bad"]),
-            "csrfmiddlewaretoken": token,
-        },
-        headers={"Referer": base + path},
-    )
+    vote = await rater.vote(path, rng.choice(["model_a", "model_b", "tie", "both_bad"]))
     record.vote_latency_s = time.monotonic() - started
     record.vote_accepted = vote.status_code == 303
     if not record.vote_accepted:
         raise RuntimeError(f"vote answered {vote.status_code}: {vote.text[:120]}")
-
-
-async def watch_until_votable(
-    http: httpx.AsyncClient, base: str, path: str, record: BattleRecord, log: RaterLog
-) -> None:
-    """The live page: read pushed fragments until the vote buttons are enabled, sending
-    heartbeats as the page does; a socket that closes on us is a drop, and we reconnect."""
-    url = base.replace("http", "ws", 1) + f"/ws{path}"
-    cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
-    while True:
-        try:
-            async with websockets.connect(
-                url, additional_headers={"Cookie": cookie, "Origin": base}, open_timeout=30
-            ) as socket:
-                beat = asyncio.create_task(heartbeat(socket))
-                try:
-                    async for message in socket:
-                        if votable(str(message)):
-                            record.votable_on_screen = time.time()
-                            return
-                finally:
-                    beat.cancel()
-        except websockets.ConnectionClosed:
-            pass
-        log.ws_drops += 1  # the server closed a socket the page still wanted
-
-
-async def heartbeat(socket: Any) -> None:
-    while True:
-        await asyncio.sleep(10)
-        await socket.send(json.dumps({"action": "heartbeat"}))
-
-
-def votable(message: str) -> bool:
-    panel = VOTE_PANEL.search(message)
-    return bool(panel) and 'name="winner"' in panel.group(0) and "disabled" not in panel.group(0)
 
 
 def database_times(database_url: str, battle_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -185,16 +125,18 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 
 
 def report(
-    logs: list[RaterLog], times: dict[str, dict[str, Any]], cpu: dict[str, float], wall_s: float
+    records: list[BattleRecord],
+    times: dict[str, dict[str, Any]],
+    cpu: dict[str, float],
+    wall_s: float,
 ) -> dict[str, Any]:
-    records = [b for log in logs for b in log.battles]
     done = [b for b in records if b.vote_accepted]
     db = [(b, times.get(b.battle_id, {})) for b in done]
     return {
         "battles_started": len(records),
         "battles_completed": len(done),
         "errors": [b.error for b in records if b.error],
-        "websocket_drops": sum(log.ws_drops for log in logs),
+        "websocket_drops": sum(b.drops for b in records),
         "votes_accepted": len(done),
         "votes_stored": sum(t.get("votes", 0) for t in times.values()),
         "votes_lost_or_duplicated": sum(1 for b, t in db if t.get("votes") != 1),
@@ -218,13 +160,14 @@ def report(
     }
 
 
-async def run_raters(base: str, raters: int, battles: int) -> list[RaterLog]:
+async def run_raters(base: str, raters: int, battles: int) -> list[BattleRecord]:
     # Raters arrive over the first few seconds, as people do, not in one instant.
-    async def arrive(n: int) -> RaterLog:
+    async def arrive(n: int) -> list[BattleRecord]:
         await asyncio.sleep(n * 0.1)
         return await play(base, battles, seed=n)
 
-    return list(await asyncio.gather(*(arrive(n) for n in range(raters))))
+    played = await asyncio.gather(*(arrive(n) for n in range(raters)))
+    return [record for records in played for record in records]
 
 
 def main() -> int:
@@ -245,11 +188,11 @@ def main() -> int:
         time.sleep(3)  # workers connect to the broker
         before = {n: cpu_seconds(pid) for n, pid in stack.pids().items()}
         started = time.monotonic()
-        logs = asyncio.run(run_raters(stack.url, args.raters, args.battles))
+        records = asyncio.run(run_raters(stack.url, args.raters, args.battles))
         wall = time.monotonic() - started
         cpu = {n: cpu_seconds(pid) - before[n] for n, pid in stack.pids().items()}
-        ids = [b.battle_id for log in logs for b in log.battles if b.battle_id]
-        result = report(logs, database_times(database_url, ids), cpu, wall)
+        ids = [b.battle_id for b in records if b.battle_id]
+        result = report(records, database_times(database_url, ids), cpu, wall)
     finally:
         stack.stop()
         subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name])
