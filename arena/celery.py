@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import celeryd_after_setup, worker_ready
 from django.conf import settings
 
 from arena import jobs
@@ -27,6 +27,11 @@ def run_job(name: str, *args: Any) -> None:
 @app.task(name="arena.jobs.requeue_waiting", ignore_result=True)
 def requeue_waiting() -> None:
     jobs.requeue_waiting(settings.JOB_WAITING_SECONDS)
+
+
+@celeryd_after_setup.connect
+def _name_the_worker(sender: str, **_: object) -> None:
+    jobs.identify_worker(sender)  # before the first task: claims carry the node name
 
 
 @worker_ready.connect

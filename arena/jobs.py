@@ -122,10 +122,21 @@ def run(name: str, *args: Any) -> None:
     metrics.JOBS.labels(name, "done").inc()
 
 
+_node: str = ""  # a Celery worker's node name, e.g. "execution@host" (identify_worker)
+
+
+def identify_worker(node: str) -> None:
+    """Called as a Celery worker starts: several workers may share a host, and each must
+    recover only the rows it claimed itself, so rows are claimed by node name."""
+    global _node
+    _node = node
+
+
 def worker_name() -> str:
     """Who claims a row: lets a restarted worker find and fail what it left running."""
-    mode = "celery" if settings.JOBS_MODE == "celery" else "embedded"
-    return f"{mode}:{socket.gethostname()}"
+    if settings.JOBS_MODE == "celery":
+        return f"celery:{_node or socket.gethostname()}"
+    return f"embedded:{socket.gethostname()}"
 
 
 def recover_orphans(worker: str) -> dict[str, int]:

@@ -220,7 +220,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-waiting-jobs": {
         "task": "arena.jobs.requeue_waiting",
-        "schedule": 30,
+        "schedule": envint("JOB_REQUEUE_SECONDS", 30),
         "options": {"queue": "generation"},
     },
 }

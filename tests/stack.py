@@ -130,9 +130,13 @@ class Stack:
     database_url: str
     redis_url: str
     log_dir: Path
+    postgres: PrivatePostgres | None = None  # fault tests stop and restart these
+    redis: PrivateRedis | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     web_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    generation: int = 16  # worker concurrencies
+    execution: int = 2
 
     @property
     def url(self) -> str:
@@ -178,11 +182,24 @@ class Stack:
         self._spawn(name, [*argv, "--without-mingle"])
 
     def start_all(self, *, generation: int = 16, execution: int = 2) -> Stack:
+        self.generation, self.execution = generation, execution
         self.start_web()
-        rest = [q for q in jobs.QUEUES if q not in ("generation", "execution")]
-        self.start_worker("worker-generation", ["generation", *rest], generation)
-        self.start_worker("worker-execution", ["execution"], execution)
+        self.start_generation_worker()
+        self.start_execution_worker()
         return self
+
+    def start_generation_worker(self) -> None:
+        """Generation and every other queue but executions, as compose's `worker`."""
+        rest = [q for q in jobs.QUEUES if q not in ("generation", "execution")]
+        self.start_worker("worker-generation", ["generation", *rest], self.generation)
+
+    def start_execution_worker(self) -> None:
+        self.start_worker("worker-execution", ["execution"], self.execution)
+
+    def start_beat(self) -> None:
+        schedule = self.log_dir / "beat-schedule"
+        argv = [sys.executable, "-m", "celery", "-A", "arena", "beat", "--schedule", str(schedule)]
+        self._spawn("beat", [*argv, "--loglevel", "warning"])
 
     def kill(self, name: str) -> None:
         process = self.processes[name]
