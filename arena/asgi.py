@@ -9,6 +9,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.asgi import get_asgi_application
+from django.utils import timezone
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "arena.settings")
 django_asgi_app = get_asgi_application()  # before importing consumers: it sets Django up
@@ -43,7 +44,7 @@ class EmbeddedJobs:
 
 
 def _recover() -> None:
-    jobs.recover_orphans(jobs.worker_name())
+    jobs.recover_orphans(jobs.worker_name(), timezone.now())  # no request served yet
     # Jobs queued in the previous life of this process died with its thread pool.
     jobs.requeue_waiting(older_than_s=0)
 

@@ -36,5 +36,5 @@ def _name_the_worker(sender: str, **_: object) -> None:
 
 @worker_ready.connect
 def _on_worker_start(**_: object) -> None:
-    jobs.recover_orphans(jobs.worker_name())
+    jobs.recover_orphans(jobs.worker_name(), jobs.started_at())
     serve_worker_metrics()

@@ -43,8 +43,9 @@ log = logging.getLogger(__name__)
 QUEUES = ("generation", "execution", "ratings", "exports", "judges")
 
 JobFunction = Callable[..., None]
-# Fails what a dead worker of this name left claimed; returns how many rows it changed.
-Recovery = Callable[[str], int]
+# Fails what a dead worker of this name claimed before `before` (the start of this
+# worker's life: rows it claims from then on are its own); returns how many it changed.
+Recovery = Callable[[str, datetime], int]
 # The ids of rows still waiting, unclaimed, that were queued before a moment: their job
 # message may be lost (a broker restarted without persistence, a process died holding
 # it), so they are queued again. Claims are conditional, so a duplicate costs nothing.
@@ -125,11 +126,19 @@ def run(name: str, *args: Any) -> None:
 _node: str = ""  # a Celery worker's node name, e.g. "execution@host" (identify_worker)
 
 
+_started_at: datetime | None = None
+
+
 def identify_worker(node: str) -> None:
-    """Called as a Celery worker starts: several workers may share a host, and each must
-    recover only the rows it claimed itself, so rows are claimed by node name."""
-    global _node
-    _node = node
+    """Called as a Celery worker starts, before its first task: several workers may
+    share a host, and each must recover only the rows it claimed itself, so rows are
+    claimed by node name; and only those of its previous life, claimed before now."""
+    global _node, _started_at
+    _node, _started_at = node, timezone.now()
+
+
+def started_at() -> datetime:
+    return _started_at or timezone.now()
 
 
 def worker_name() -> str:
@@ -139,15 +148,16 @@ def worker_name() -> str:
     return f"embedded:{socket.gethostname()}"
 
 
-def recover_orphans(worker: str) -> dict[str, int]:
+def recover_orphans(worker: str, before: datetime) -> dict[str, int]:
     """Run every job's recovery for `worker`: on a Celery worker's start, and on the first
-    request of an embedded server. Each recovery fails rows claimed by a dead process."""
+    request of an embedded server. Each recovery fails rows claimed by a dead process,
+    before `before` (a restarted worker may already be claiming new rows under its name)."""
     changed: dict[str, int] = {}
     for job in _registry.values():
         if job.recover is None:
             continue
         try:
-            changed[job.name] = job.recover(worker)
+            changed[job.name] = job.recover(worker, before)
         except Exception:  # e.g. the database is not migrated yet; pages will say so
             log.exception("recovery of job %s failed", job.name)
     return changed

@@ -228,12 +228,14 @@ def _record_battle_environment(response: Response, language: str, environment: s
     )
 
 
-def recover_generations(worker: str) -> int:
+def recover_generations(worker: str, before: datetime) -> int:
     """Fail the answers a previous life of this worker was streaming (their HTTP streams
     died with it) and void their battles: half an answer is nothing fair to compare.
     Also give a run to any finished answer of an open battle whose program never got one
     (rows written before answers and runs were stored together)."""
-    stuck = Response.objects.filter(claimed_by=worker, status=Response.Status.STREAMING)
+    stuck = Response.objects.filter(
+        claimed_by=worker, status=Response.Status.STREAMING, started_at__lt=before
+    )
     count = 0
     for response in stuck.select_related("turn"):
         updated = Response.objects.filter(pk=response.pk, status=Response.Status.STREAMING).update(
@@ -245,13 +247,14 @@ def recover_generations(worker: str) -> int:
             battle_void(response.turn.battle_id, "A model's answer was interrupted.")
             broadcast.battle_changed(response.turn.battle_id)
             count += 1
-    return count + _run_what_never_ran(worker)
+    return count + _run_what_never_ran(worker, before)
 
 
-def _run_what_never_ran(worker: str) -> int:
+def _run_what_never_ran(worker: str, before: datetime) -> int:
     never_ran = Response.objects.filter(
         claimed_by=worker,
         status=Response.Status.DONE,
+        finished_at__lt=before,
         turn__battle__status=Battle.Status.ACTIVE,
         executions__isnull=True,
     ).exclude(code="")

@@ -155,9 +155,12 @@ def export_run(export_id: int) -> None:
     )
 
 
-def export_recover_orphans(worker: str) -> int:
+def export_recover_orphans(worker: str, before: datetime) -> int:
     """A worker that restarts fails the exports it was running: nothing else will."""
-    return Export.objects.filter(status=Export.Status.RUNNING, claimed_by=worker).update(
+    running = Export.objects.filter(
+        status=Export.Status.RUNNING, claimed_by=worker, started_at__lt=before
+    )
+    return running.update(
         status=Export.Status.FAILED,
         error="The worker restarted; export again.",
         finished_at=timezone.now(),

@@ -181,10 +181,12 @@ class _LiveOutput:
             _changed(self.execution)
 
 
-def recover_executions(worker: str) -> int:
+def recover_executions(worker: str, before: datetime) -> int:
     """Fail what a previous life of this worker left running: its sandboxes died with it
     (a sandbox dies with its parent), so these rows would otherwise hang forever."""
-    orphans = Execution.objects.filter(claimed_by=worker, status__in=Execution.UNFINISHED)
+    orphans = Execution.objects.filter(
+        claimed_by=worker, status__in=Execution.UNFINISHED, started_at__lt=before
+    )
     failed = list(orphans)
     count = orphans.update(
         status=Execution.Status.FAILED,

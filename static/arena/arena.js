@@ -47,16 +47,13 @@
 
   // The live battle page says it is there while its socket is open, so the server can
   // tell a rater who left (the socket just goes quiet) from one who is reading.
-  document.addEventListener("htmx:after:ws:connection", function (event) {
+  document.addEventListener("htmx:wsOpen", function (event) {
     const page = event.target.closest("[data-heartbeat-ms]");
-    const connection = event.detail && event.detail.connection;
-    if (!page || !connection) return;
-    clearInterval(page._heartbeat);
+    const socket = event.detail && event.detail.socketWrapper;
+    if (!page || !socket) return;
+    clearInterval(page._heartbeat); // a reconnect opens the same wrapper again
     page._heartbeat = setInterval(function () {
-      const socket = connection.socket;
-      if (socket && socket.readyState === WebSocket.OPEN) {
-        socket.send(JSON.stringify({ action: "heartbeat" }));
-      }
+      socket.send(JSON.stringify({ action: "heartbeat" }));
     }, Number(page.dataset.heartbeatMs));
   });
 

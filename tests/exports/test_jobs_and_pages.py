@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils import timezone
 
 from arena.battles.models import Vote
 from arena.exports.filters import ExportFilters
@@ -180,9 +182,10 @@ def test_admin_revokes_tokens(admin_client: Client) -> None:
 def test_a_restarted_worker_fails_the_exports_it_left_running() -> None:
     from arena.exports.services import export_recover_orphans
 
-    mine = Export.objects.create(status="running", claimed_by="celery:host-1")
-    other = Export.objects.create(status="running", claimed_by="celery:host-2")
-    assert export_recover_orphans("celery:host-1") == 1
+    earlier = timezone.now() - timedelta(minutes=1)
+    mine = Export.objects.create(status="running", claimed_by="celery:host-1", started_at=earlier)
+    other = Export.objects.create(status="running", claimed_by="celery:host-2", started_at=earlier)
+    assert export_recover_orphans("celery:host-1", timezone.now()) == 1
     mine.refresh_from_db()
     other.refresh_from_db()
     assert (mine.status, other.status) == ("failed", "running")

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from arena import jobs
 from arena.battles.models import Battle, Response
@@ -87,9 +90,10 @@ def test_an_html_answer_is_previewed_in_a_sandboxed_origin(
 
 
 def test_a_restarted_worker_fails_what_it_left_running(alice: Rater, make_battle) -> None:
+    earlier = timezone.now() - timedelta(minutes=1)  # claimed in the worker's previous life
     battle = make_battle(alice, answers=Response.Status.STREAMING)
     streaming = Response.objects.filter(turn__battle=battle)
-    streaming.update(claimed_by="celery:host-1")
+    streaming.update(claimed_by="celery:host-1", started_at=earlier)
     done = make_battle(alice)
     execution = Execution.objects.create(
         owner=Response.objects.filter(turn__battle=done).first(),
@@ -97,6 +101,7 @@ def test_a_restarted_worker_fails_what_it_left_running(alice: Rater, make_battle
         language="python",
         status=Execution.Status.RUNNING,
         claimed_by="celery:host-1",
+        started_at=earlier,
     )
     other = Execution.objects.create(
         owner=execution.owner,
@@ -104,13 +109,24 @@ def test_a_restarted_worker_fails_what_it_left_running(alice: Rater, make_battle
         language="python",
         status=Execution.Status.RUNNING,
         claimed_by="celery:host-2",
+        started_at=earlier,
     )
-    changed = jobs.recover_orphans("celery:host-1")
+    restarted_at = timezone.now()
+    new = Execution.objects.create(  # claimed by the restarted worker before its recovery ran
+        owner=execution.owner,
+        code="z",
+        language="python",
+        status=Execution.Status.RUNNING,
+        claimed_by="celery:host-1",
+        started_at=restarted_at + timedelta(milliseconds=5),
+    )
+    changed = jobs.recover_orphans("celery:host-1", restarted_at)
     assert (changed["runs.execute"], changed["battles.generate"]) == (1, 2)
-    execution.refresh_from_db()
-    other.refresh_from_db()
+    for row in (execution, other, new):
+        row.refresh_from_db()
     assert execution.status == Execution.Status.FAILED and "restarted" in execution.error
-    assert other.status == Execution.Status.RUNNING
+    assert other.status == Execution.Status.RUNNING  # another worker's
+    assert new.status == Execution.Status.RUNNING  # this worker's own, of its new life
     assert set(streaming.values_list("status", flat=True)) == {"failed"}
     assert Battle.objects.get(pk=battle.pk).status == Battle.Status.VOID
 
