@@ -31,6 +31,7 @@ class LivePage:
 
     url: str
     headers: dict[str, str]
+    heartbeat_s: float
     messages: list[tuple[float, str]] = field(default_factory=list)
     drops: int = 0
     reconnect: bool = True
@@ -64,7 +65,7 @@ class LivePage:
                 async with websockets.connect(
                     self.url, additional_headers=self.headers, open_timeout=30
                 ) as socket:
-                    beat = asyncio.create_task(_heartbeat(socket))
+                    beat = asyncio.create_task(_heartbeat(socket, self.heartbeat_s))
                     try:
                         async for message in socket:
                             self.messages.append((time.time(), str(message)))
@@ -80,15 +81,17 @@ class LivePage:
             await asyncio.sleep(0.5)
 
 
-async def _heartbeat(socket: Any) -> None:
+async def _heartbeat(socket: Any, every_s: float) -> None:
     while True:
-        await asyncio.sleep(5)
+        await asyncio.sleep(every_s)
         await socket.send(json.dumps({"action": "heartbeat"}))
 
 
 class Rater:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, heartbeat_s: float = 10) -> None:
+        """`heartbeat_s`: as the page does, a third of the arena's RATER_GONE_SECONDS."""
         self.base = base
+        self.heartbeat_s = heartbeat_s
         self.http = httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False)
 
     async def __aenter__(self) -> Rater:
@@ -117,7 +120,7 @@ class Rater:
         cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
         url = self.base.replace("http", "ws", 1) + f"/ws{path}"
         headers = {"Cookie": cookie, "Origin": self.base}
-        return LivePage(url, headers, reconnect=reconnect).open()
+        return LivePage(url, headers, self.heartbeat_s, reconnect=reconnect).open()
 
     async def vote(self, path: str, winner: str) -> httpx.Response:
         return await self.post(path + "vote", {"winner": winner})

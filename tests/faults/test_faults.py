@@ -124,7 +124,7 @@ def test_a_worker_killed_mid_answer_fails_it_voids_the_battle_and_the_page_shows
     arena: Stack,
 ) -> None:
     async def scenario() -> None:
-        async with Rater(arena.url) as rater:
+        async with Rater(arena.url, heartbeat_s=RATER_GONE_S / 3) as rater:
             path = await rater.start_battle(SLOW_PROMPT)
             battle = battle_of(path)
             page = rater.page(path)
@@ -161,7 +161,7 @@ def test_a_worker_killed_mid_answer_fails_it_voids_the_battle_and_the_page_shows
 
 def test_a_worker_killed_mid_run_fails_the_run_and_the_page_shows_it(arena: Stack) -> None:
     async def scenario() -> None:
-        async with Rater(arena.url) as rater:
+        async with Rater(arena.url, heartbeat_s=RATER_GONE_S / 3) as rater:
             path = await rater.start_battle(SLOW_PROMPT)
             battle = battle_of(path)
             page = rater.page(path)
@@ -205,7 +205,7 @@ def test_a_killed_web_process_loses_no_vote_and_leaves_no_presence_behind(
     arena: Stack,
 ) -> None:
     async def scenario() -> None:
-        async with Rater(arena.url) as rater:
+        async with Rater(arena.url, heartbeat_s=RATER_GONE_S / 3) as rater:
             kept, left = (
                 await rater.start_battle(SLOW_PROMPT),
                 await rater.start_battle(SLOW_PROMPT),
@@ -239,7 +239,7 @@ def test_a_killed_web_process_loses_no_vote_and_leaves_no_presence_behind(
 
 def test_a_redis_restart_loses_no_job_and_pages_come_back(arena: Stack) -> None:
     async def scenario() -> None:
-        async with Rater(arena.url) as rater:
+        async with Rater(arena.url, heartbeat_s=RATER_GONE_S / 3) as rater:
             first = await rater.start_battle(SLOW_PROMPT)
             page = rater.page(first)
             await asyncio.sleep(1)
@@ -260,7 +260,7 @@ def test_a_postgres_restart_during_a_burst_of_votes_stores_each_vote_once(arena:
     raters_n = 8
 
     async def one_rater(ready: asyncio.Barrier) -> tuple[str, int]:
-        async with Rater(arena.url) as rater:
+        async with Rater(arena.url, heartbeat_s=RATER_GONE_S / 3) as rater:
             path = await rater.start_battle(SLOW_PROMPT)
             page = rater.page(path)
             await page.wait_for(votable, timeout=180)
