@@ -71,7 +71,7 @@ class LivePage:
                             self.messages.append((time.time(), str(message)))
                     finally:
                         beat.cancel()
-            except (websockets.ConnectionClosed, OSError, TimeoutError):
+            except (websockets.WebSocketException, OSError, TimeoutError):
                 pass
             if self._closing:
                 return

@@ -245,11 +245,12 @@ def test_a_redis_restart_loses_no_job_and_pages_come_back(arena: Stack) -> None:
             await asyncio.sleep(1)
             arena.redis.kill()  # queued messages die with it
             lost = await rater.start_battle(SLOW_PROMPT)  # its jobs cannot be queued now
+            lost_page = rater.page(lost)  # its rater stays, as a person would
             arena.redis.start()
-            await page.wait_for(votable, timeout=180)
-            await page.close()
-            assert (await rater.vote(first, "model_a")).status_code == 303
-            await play_to_vote(rater, lost)  # requeue_waiting sent its jobs again
+            for path, live in ((first, page), (lost, lost_page)):
+                await live.wait_for(votable, timeout=180)  # requeue_waiting sent lost's jobs
+                await live.close()
+                assert (await rater.vote(path, "model_a")).status_code == 303
 
     asyncio.run(scenario())
     assert_everything_final(arena)
