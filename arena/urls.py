@@ -28,5 +28,6 @@ urlpatterns = [
     ),
     path("", include("arena.ratings.urls")),
     path("", include("arena.exports.urls")),
+    path("", include("arena.judges.urls")),
     path("admin/", admin.site.urls),
 ]
