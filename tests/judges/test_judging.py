@@ -99,21 +99,27 @@ def test_a_refusal_is_an_unparseable_outcome_with_its_text_kept() -> None:
 
 
 def test_a_garbled_stream_is_a_failed_call_not_a_verdict() -> None:
-    with openai_server(Answer(text=["[[A", ">B]]"], garble_after=1)) as srv:
-        with pytest.raises(JudgeCallError, match="malformed"):
-            ask_llm(spec("openai", srv.base_url), PROMPTS, BATTLE, "ab", True)
+    with (
+        openai_server(Answer(text=["[[A", ">B]]"], garble_after=1)) as srv,
+        pytest.raises(JudgeCallError, match="malformed"),
+    ):
+        ask_llm(spec("openai", srv.base_url), PROMPTS, BATTLE, "ab", True)
 
 
 def test_a_judge_that_does_not_answer_in_time_fails_with_a_timeout() -> None:
-    with openai_server(Answer(text=["[[A>B]]"], first_delay_s=3)) as srv:
-        with pytest.raises(JudgeCallError, match="did not respond within"):
-            ask_llm(spec("openai", srv.base_url, timeout_s=0.5), PROMPTS, BATTLE, "ab", True)
+    with (
+        openai_server(Answer(text=["[[A>B]]"], first_delay_s=3)) as srv,
+        pytest.raises(JudgeCallError, match="did not respond within"),
+    ):
+        ask_llm(spec("openai", srv.base_url, timeout_s=0.5), PROMPTS, BATTLE, "ab", True)
 
 
 def test_a_server_error_fails_the_call_with_a_safe_message() -> None:
-    with anthropic_server(HttpError(500)) as srv:
-        with pytest.raises(JudgeCallError, match="server error 500"):
-            ask_llm(spec("anthropic", srv.base_url), PROMPTS, BATTLE, "ab", True)
+    with (
+        anthropic_server(HttpError(500)) as srv,
+        pytest.raises(JudgeCallError, match="server error 500"),
+    ):
+        ask_llm(spec("anthropic", srv.base_url), PROMPTS, BATTLE, "ab", True)
 
 
 # --- Reward models -----------------------------------------------------------------------
@@ -181,9 +187,11 @@ def test_garbage_and_refusals_from_the_scoring_endpoint_fail_the_call(
 
 
 def test_a_scoring_endpoint_that_hangs_times_out() -> None:
-    with scoring_server(ScoreReply(delay_s=3)) as srv:
-        with pytest.raises(JudgeCallError, match="did not answer within 0.5s"):
-            ask_reward_model(endpoint(srv.url, timeout_s=0.5), BATTLE, "ab", True)
+    with (
+        scoring_server(ScoreReply(delay_s=3)) as srv,
+        pytest.raises(JudgeCallError, match="did not answer within 0.5s"),
+    ):
+        ask_reward_model(endpoint(srv.url, timeout_s=0.5), BATTLE, "ab", True)
 
 
 def test_an_unreachable_scoring_endpoint_fails_the_call() -> None:
