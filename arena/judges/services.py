@@ -113,14 +113,14 @@ def run_judging(run_id: int) -> None:
     run = JudgingRun.objects.select_related("judge").get(pk=run_id)
     try:
         _judge_all(run)
+        run.refresh_from_db()
+        store_report(run)  # before DONE: a finished run always has its report
     except Exception as error:  # recorded on the row: the page shows it
         log.exception("judging run %s failed", run_id)
         _finish(run_id, JudgingRun.Status.FAILED, f"{type(error).__name__}: {error}"[:500])
         return
-    failed = JudgingRun.objects.get(pk=run_id).failed
-    note = f"{failed} judgements failed; start the run again to retry them." if failed else ""
-    _finish(run_id, JudgingRun.Status.DONE, note)
-    store_report(JudgingRun.objects.select_related("judge").get(pk=run_id))
+    note = f"{run.failed} judgements failed; start the run again to retry them."
+    _finish(run_id, JudgingRun.Status.DONE, note if run.failed else "")
 
 
 def _finish(run_id: int, status: str, error: str) -> None:
