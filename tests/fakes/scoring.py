@@ -32,6 +32,7 @@ class ScoreReply:
 class ScoringServer:
     def __init__(self, score: Callable[[Any], float], replies: tuple[ScoreReply, ...]) -> None:
         self.score = score
+        self.delay_s = 0.0  # added before every default reply
         self.bodies: list[Any] = []
         self.headers: list[dict[str, str]] = []
         self._replies: deque[ScoreReply] = deque(replies)
@@ -57,7 +58,7 @@ class ScoringServer:
             self.headers.append(headers)
             if self._replies:
                 return self._replies.popleft()
-        return ScoreReply(body=json.dumps({"score": self.score(body)}))
+        return ScoreReply(body=json.dumps({"score": self.score(body)}), delay_s=self.delay_s)
 
     def start(self) -> None:
         self._thread.start()
