@@ -35,40 +35,30 @@ DEFAULT_SYSTEM_PROMPT = (
     "is acceptable)."
 )
 
-DEFAULT_PROMPT_WITHOUT_EXECUTION = """\
-<|User Request|>
-{instruction}
+_REQUEST = "<|User Request|>\n{instruction}\n\n"
 
-<|The Start of Assistant A's Answer|>
-{answer_a}
-<|The End of Assistant A's Answer|>
 
-<|The Start of Assistant B's Answer|>
-{answer_b}
-<|The End of Assistant B's Answer|>
-"""
+def _answer(side: str) -> str:
+    return (
+        f"<|The Start of Assistant {side}'s Answer|>\n{{answer_{side.lower()}}}\n"
+        f"<|The End of Assistant {side}'s Answer|>\n\n"
+    )
 
-DEFAULT_PROMPT_WITH_EXECUTION = """\
-<|User Request|>
-{instruction}
 
-<|The Start of Assistant A's Answer|>
-{answer_a}
-<|The End of Assistant A's Answer|>
+def _execution(side: str) -> str:
+    return f"<|Execution of Assistant {side}'s Program|>\n{{execution_{side.lower()}}}\n\n"
 
-<|Execution of Assistant A's Program|>
-{execution_a}
 
-<|The Start of Assistant B's Answer|>
-{answer_b}
-<|The End of Assistant B's Answer|>
-
-<|Execution of Assistant B's Program|>
-{execution_b}
-
-The programs were run in a sandbox without network access. A failure caused by the
-environment (a missing package, no display) counts less than a wrong result.
-"""
+DEFAULT_PROMPT_WITHOUT_EXECUTION = _REQUEST + _answer("A") + _answer("B")
+DEFAULT_PROMPT_WITH_EXECUTION = (
+    _REQUEST
+    + _answer("A")
+    + _execution("A")
+    + _answer("B")
+    + _execution("B")
+    + "The programs were run in a sandbox without network access. A failure caused by the\n"
+    "environment (a missing package, no display) counts less than a wrong result.\n"
+)
 
 
 @dataclass(frozen=True)
