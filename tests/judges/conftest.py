@@ -126,6 +126,12 @@ def make_llm_judge(db: None) -> Callable[..., Judge]:
     return make
 
 
+@pytest.fixture
+def embedded_jobs(settings: Any) -> None:
+    """Jobs on threads of this process (embedded mode), whatever REDIS_URL says."""
+    settings.JOBS_MODE = "inline"
+
+
 def wait_for_run(run: JudgingRun, timeout: float = 60) -> JudgingRun:
     deadline = time.monotonic() + timeout
     while True:

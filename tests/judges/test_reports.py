@@ -20,7 +20,7 @@ from arena.judges.services import Selection, run_start
 from tests.fakes import openai_server
 from tests.judges.conftest import evidence_reader, wait_for_run
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("embedded_jobs")]
 ROOT = Path(__file__).resolve().parents[2]
 
 

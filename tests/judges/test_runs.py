@@ -15,7 +15,7 @@ from arena.judges.services import Selection, judge_inputs, judge_one, run_start
 from tests.fakes import HttpError, openai_server, text_answer
 from tests.judges.conftest import evidence_reader, wait_for_run
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("embedded_jobs")]
 
 
 def test_a_run_judges_every_counted_battle_in_both_orders_with_and_without_execution(
