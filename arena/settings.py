@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "arena.runs",
     "arena.ratings",
     "arena.exports",
+    "arena.judges",
 ]
 
 MIDDLEWARE = [

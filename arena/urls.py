@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("", include("arena.ratings.urls")),
     path("", include("arena.exports.urls")),
+    path("", include("arena.judges.urls")),
     path("admin/", admin.site.urls),
     path("healthz", observability.healthz, name="arena-healthz"),
     path("metrics", observability.metrics_view, name="arena-metrics"),

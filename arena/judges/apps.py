@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class JudgesConfig(AppConfig):
+    name = "arena.judges"
+    label = "judges"
+    verbose_name = "Judges"
+
+    def ready(self) -> None:
+        # Imported here: these modules import models, which Django loads after the configs.
+        from arena import jobs
+        from arena.judges.services import JUDGE_JOB, recover_judging, run_judging
+
+        jobs.register(JUDGE_JOB, run_judging, queue="judges", recover=recover_judging)

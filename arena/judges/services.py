@@ -1,0 +1,337 @@
+"""Judging runs: choose the battles, create one judgement row per (battle, order, evidence
+mode), and judge them on a few threads, each claiming its row by a conditional update.
+
+Idempotent and resumable: the rows are unique per (judge, battle, order, evidence), a
+finished row is never judged again, and a worker that dies leaves RUNNING rows that its
+restart (`recover_judging`) puts back to PENDING before re-queueing the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import random
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from arena import jobs
+from arena.battles.models import Response, Turn
+from arena.judges.judging import (
+    JudgeCallError,
+    Outcome,
+    ask_baseline,
+    ask_llm,
+    ask_reward_model,
+    limiter_for,
+)
+from arena.judges.models import Judge, Judgement, JudgingRun
+from arena.judges.prompts import ORDERS, WITH_EXECUTION, ExecutionEvidence, JudgeInput
+from arena.judges.reports import battle_set_hash, judgements_of, store_report
+from arena.judges.verdicts import battle_label
+from arena.ratings.snapshots import counted_votes
+from arena.runs.models import Execution
+
+log = logging.getLogger(__name__)
+
+JUDGE_JOB = "judges.run"  # registered in apps.py
+OPEN = (Judgement.Status.PENDING, Judgement.Status.FAILED)
+
+
+# --- Choosing the battles ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which counted votes' battles to judge. Empty fields select everything."""
+
+    category: str = ""
+    start: dt.date | None = None  # vote dates, inclusive
+    end: dt.date | None = None
+    sample: int = 0  # 0: all; N: a seeded sample of N battles
+    seed: int = 42
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "start": self.start.isoformat() if self.start else "",
+            "end": self.end.isoformat() if self.end else "",
+            "sample": self.sample,
+            "seed": self.seed,
+        }
+
+    def battle_ids(self) -> list[str]:
+        votes = counted_votes()
+        if self.category:
+            votes = votes.filter(battle__category=self.category)
+        if self.start:
+            votes = votes.filter(created_at__date__gte=self.start)
+        if self.end:
+            votes = votes.filter(created_at__date__lte=self.end)
+        ids = sorted(str(pk) for pk in votes.values_list("battle_id", flat=True))
+        if self.sample and self.sample < len(ids):
+            ids = sorted(random.Random(self.seed).sample(ids, self.sample))
+        return ids
+
+
+# --- Starting and running ----------------------------------------------------------------
+
+
+def run_start(
+    *, judge: Judge, selection: Selection, modes: str = JudgingRun.Modes.BOTH, user: Any = None
+) -> JudgingRun:
+    ids = selection.battle_ids()
+    with transaction.atomic():
+        run = JudgingRun.objects.create(
+            judge=judge,
+            modes=modes,
+            selection=selection.to_dict(),
+            battle_ids=ids,
+            battle_hash=battle_set_hash(ids),
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        jobs.enqueue(JUDGE_JOB, run.pk)
+    return run
+
+
+def run_judging(run_id: int) -> None:
+    """1. claim the run, 2. make its rows, 3. judge the open ones, 4. store a report."""
+    claimed = JudgingRun.objects.filter(pk=run_id, status=JudgingRun.Status.QUEUED).update(
+        status=JudgingRun.Status.RUNNING,
+        started_at=timezone.now(),
+        claimed_by=jobs.worker_name(),
+        error="",
+    )
+    if claimed != 1:
+        return  # another worker has it, or it already ran
+    run = JudgingRun.objects.select_related("judge").get(pk=run_id)
+    try:
+        _judge_all(run)
+        run.refresh_from_db()
+        store_report(run)  # before DONE: a finished run always has its report
+    except Exception as error:  # recorded on the row: the page shows it
+        log.exception("judging run %s failed", run_id)
+        _finish(run_id, JudgingRun.Status.FAILED, f"{type(error).__name__}: {error}"[:500])
+        return
+    note = f"{run.failed} judgements failed; start the run again to retry them."
+    _finish(run_id, JudgingRun.Status.DONE, note if run.failed else "")
+
+
+def _finish(run_id: int, status: str, error: str) -> None:
+    JudgingRun.objects.filter(pk=run_id, status=JudgingRun.Status.RUNNING).update(
+        status=status, error=error, finished_at=timezone.now()
+    )
+
+
+def run_judgements(run: JudgingRun) -> QuerySet[Judgement]:
+    """The rows a run covers (shared with every run of the judge over these battles)."""
+    return judgements_of(run.judge, run.battle_ids, run.mode_list())
+
+
+def _judge_all(run: JudgingRun) -> None:
+    _create_rows(run)
+    rows = run_judgements(run)
+    open_ids = list(rows.filter(status__in=OPEN).order_by("pk").values_list("pk", flat=True))
+    JudgingRun.objects.filter(pk=run.pk).update(
+        total=rows.count(), done=rows.filter(status=Judgement.Status.DONE).count(), failed=0
+    )
+    if not open_ids:
+        return
+    inputs = judge_inputs(
+        rows.filter(pk__in=open_ids).values_list("battle_id", flat=True).distinct()
+    )
+    _work_on(run, open_ids, inputs)
+
+
+def _create_rows(run: JudgingRun) -> None:
+    wanted = [
+        Judgement(judge=run.judge, battle_id=battle_id, order=order, evidence=mode)
+        for battle_id in run.battle_ids
+        for order in ORDERS
+        for mode in run.mode_list()
+    ]
+    # The unique constraint makes this safe to repeat: existing rows are kept as they are.
+    Judgement.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=500)
+
+
+def _work_on(run: JudgingRun, judgement_ids: list[int], inputs: dict[str, JudgeInput]) -> None:
+    """`judge.concurrency` threads take ids from one queue; each closes its connection."""
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for pk in judgement_ids:
+        todo.put(pk)
+    threads = [
+        threading.Thread(target=_worker, args=(run, todo, inputs), name=f"judge-{run.pk}-{n}")
+        for n in range(min(run.judge.concurrency, len(judgement_ids)))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _worker(run: JudgingRun, todo: queue.SimpleQueue[int], inputs: dict[str, JudgeInput]) -> None:
+    try:
+        while True:
+            try:
+                pk = todo.get_nowait()
+            except queue.Empty:
+                return
+            judge_one(run, pk, inputs)
+    finally:
+        connection.close()  # this thread's own connection; it ends here
+
+
+def judge_one(run: JudgingRun, judgement_id: int, inputs: dict[str, JudgeInput]) -> bool:
+    """Claim, judge and store one row; False when another worker had it or it was done."""
+    worker = jobs.worker_name()
+    claimed = Judgement.objects.filter(pk=judgement_id, status__in=OPEN).update(
+        status=Judgement.Status.RUNNING,
+        claimed_by=worker,
+        started_at=timezone.now(),
+        attempts=F("attempts") + 1,
+    )
+    if claimed != 1:
+        return False
+    row = Judgement.objects.get(pk=judgement_id)
+    judge = run.judge
+    try:
+        limiter_for(judge.rate_key(), judge.requests_per_minute).wait()
+        outcome = ask(judge, inputs[str(row.battle_id)], row)
+    except JudgeCallError as error:
+        _store_failure(run, row, str(error))
+        return True
+    except Exception as error:  # a bug must not stop the other judgements
+        log.exception("judgement %s crashed", judgement_id)
+        _store_failure(run, row, f"{type(error).__name__}: {error}")
+        return True
+    _store_outcome(run, row, outcome)
+    return True
+
+
+def ask(judge: Judge, battle: JudgeInput, row: Judgement) -> Outcome:
+    with_execution = row.evidence == WITH_EXECUTION
+    if judge.kind == Judge.Kind.LLM:
+        return ask_llm(judge.spec(), judge.prompts(), battle, row.order, with_execution)
+    if judge.kind == Judge.Kind.REWARD:
+        return ask_reward_model(judge.endpoint(), battle, row.order, with_execution)
+    return ask_baseline(judge.rule, battle, row.order, seed=judge.seed, key=str(row.battle_id))
+
+
+def _store_outcome(run: JudgingRun, row: Judgement, outcome: Outcome) -> None:
+    preference = outcome.preference
+    stored = Judgement.objects.filter(pk=row.pk, status=Judgement.Status.RUNNING).update(
+        status=Judgement.Status.DONE,
+        preference=preference.value if preference else "",
+        label=battle_label(preference, row.order).value if preference else "",
+        is_parsed=preference is not None,
+        parse_format=outcome.format,
+        parse_note=outcome.note[:200],
+        raw_text=outcome.raw_text,
+        score_a=outcome.score_a,
+        score_b=outcome.score_b,
+        error="",
+        input_tokens=outcome.input_tokens,
+        output_tokens=outcome.output_tokens,
+        cost_usd=run.judge.cost_usd(outcome.input_tokens, outcome.output_tokens),
+        latency_ms=outcome.latency_ms,
+        finished_at=timezone.now(),
+    )
+    if stored:
+        JudgingRun.objects.filter(pk=run.pk).update(done=F("done") + 1)
+
+
+def _store_failure(run: JudgingRun, row: Judgement, message: str) -> None:
+    stored = Judgement.objects.filter(pk=row.pk, status=Judgement.Status.RUNNING).update(
+        status=Judgement.Status.FAILED, error=message[:500], finished_at=timezone.now()
+    )
+    if stored:
+        JudgingRun.objects.filter(pk=run.pk).update(failed=F("failed") + 1)
+
+
+def recover_judging(worker: str, before: datetime) -> int:
+    """A restarted worker puts back what it was judging (claimed before `before`, its new
+    life's start) and queues its runs again: the rows it finished stay finished, so the
+    run resumes where it stopped."""
+    reset = Judgement.objects.filter(
+        status=Judgement.Status.RUNNING, claimed_by=worker, started_at__lt=before
+    ).update(status=Judgement.Status.PENDING, claimed_by="")
+    runs = list(
+        JudgingRun.objects.filter(
+            status=JudgingRun.Status.RUNNING, claimed_by=worker, started_at__lt=before
+        ).values_list("pk", flat=True)
+    )
+    for run_id in runs:
+        with transaction.atomic():
+            requeued = JudgingRun.objects.filter(
+                pk=run_id, status=JudgingRun.Status.RUNNING
+            ).update(status=JudgingRun.Status.QUEUED, claimed_by="")
+            if requeued:
+                jobs.enqueue(JUDGE_JOB, run_id)
+    return reset + len(runs)
+
+
+# --- What a judge is shown ---------------------------------------------------------------
+
+
+def judge_inputs(battle_ids: Iterable[Any]) -> dict[str, JudgeInput]:
+    """Each battle's request (every turn), final answers and their last runs, in bulk."""
+    ids = list(battle_ids)
+    prompts: dict[str, list[str]] = {}
+    for battle_id, prompt in (
+        Turn.objects.filter(battle_id__in=ids)
+        .order_by("battle_id", "index")
+        .values_list("battle_id", "prompt")
+    ):
+        prompts.setdefault(str(battle_id), []).append(prompt)
+    finals = _final_responses(ids)
+    evidence = _last_runs([pk for pk, _text in finals.values()])
+    inputs: dict[str, JudgeInput] = {}
+    for key, turn_prompts in prompts.items():
+        pk_a, text_a = finals.get((key, "a"), (0, ""))
+        pk_b, text_b = finals.get((key, "b"), (0, ""))
+        inputs[key] = JudgeInput(
+            instruction="\n\n".join(turn_prompts),
+            answer_a=text_a,
+            answer_b=text_b,
+            execution_a=evidence.get(pk_a, NOT_RUN),
+            execution_b=evidence.get(pk_b, NOT_RUN),
+        )
+    return inputs
+
+
+NOT_RUN = ExecutionEvidence(status="not_run")
+
+
+def _final_responses(battle_ids: list[Any]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(battle, side) -> (response pk, text) of the battle's last turn."""
+    rows = (
+        Response.objects.filter(turn__battle_id__in=battle_ids)
+        .order_by("turn__battle_id", "turn__index")
+        .values_list("turn__battle_id", "side", "pk", "text")
+    )
+    return {(str(battle_id), side): (pk, text) for battle_id, side, pk, text in rows}
+
+
+def _last_runs(response_ids: list[int]) -> dict[int, ExecutionEvidence]:
+    """The newest finished run of each answer (a rater's re-run after an edit included:
+    it is what the rater saw last)."""
+    finished = Execution.objects.filter(response__in=response_ids).exclude(
+        status__in=Execution.UNFINISHED
+    )
+    result: dict[int, ExecutionEvidence] = {}
+    for execution in finished.order_by("created_at", "pk"):
+        result[execution.owner_id] = ExecutionEvidence(
+            status=execution.status,
+            stdout=execution.stdout,
+            stderr=execution.stderr or execution.error,
+            exit_code=execution.exit_code,
+            preview=execution.is_browser_rendered,
+        )
+    return result
