@@ -231,10 +231,12 @@ JOB_WAITING_SECONDS = envint("JOB_WAITING_SECONDS", 60)
 # --- Arena behaviour --------------------------------------------------------------------
 PROMPT_MAX_CHARS = envint("PROMPT_MAX_CHARS", 20_000)
 MAX_TURNS = envint("MAX_TURNS", 10)
-GENERATION_FLUSH_SECONDS = 0.1  # how often streamed tokens are saved and broadcast
-EXECUTION_FLUSH_SECONDS = 0.2
-# A page re-renders at most this often, however many changes arrive (latest state wins).
+# A page re-renders at most every LIVE_RENDER_SECONDS, however many changes arrive (latest
+# state wins), so saving streamed tokens or output more often than that is wasted work:
+# under load the generation worker's flushes were the largest CPU cost of all.
 LIVE_RENDER_SECONDS = float(os.getenv("LIVE_RENDER_SECONDS", "0.25"))
+GENERATION_FLUSH_SECONDS = LIVE_RENDER_SECONDS  # how often streamed tokens are saved
+EXECUTION_FLUSH_SECONDS = LIVE_RENDER_SECONDS
 # A generation stops when no battle page has been seen this long (no orphaned jobs);
 # open pages send a heartbeat three times per period.
 RATER_GONE_SECONDS = envint("RATER_GONE_SECONDS", 30)
