@@ -13,7 +13,7 @@ from arena.battles.models import (
     Turn,
     Vote,
 )
-from arena.evidence import ReadOnlyEvidence
+from arena.records import ReadOnlyEvidence
 from arena.runs.models import Execution
 
 

@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, path
 from django.views.decorators.http import require_POST
 
 from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
 from arena.ratings.snapshots import refresh_leaderboards
+from arena.records import SingletonAdmin
 
 
 def _recompute(request: HttpRequest) -> None:
@@ -48,20 +47,6 @@ class LeaderboardSnapshotAdmin(admin.ModelAdmin[LeaderboardSnapshot]):
 
 
 @admin.register(RatingsSettings)
-class RatingsSettingsAdmin(admin.ModelAdmin[RatingsSettings]):
-    """One row: the list page goes straight to it."""
-
+class RatingsSettingsAdmin(SingletonAdmin):
     fields = ("min_votes", "recent_days", "on_demand_bootstrap", "updated_at")
     readonly_fields = ("updated_at",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        RatingsSettings.objects.get_or_create(pk=1)
-        return HttpResponseRedirect(reverse("admin:ratings_ratingssettings_change", args=[1]))

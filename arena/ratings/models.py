@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from arena.records import SingletonSettings
+
 
 class LeaderboardSnapshot(models.Model):
     """A computed leaderboard. Pages read snapshots; only the ratings job writes them."""
@@ -34,7 +36,7 @@ class LeaderboardSnapshot(models.Model):
         return str(self.data.get("error") or "")
 
 
-class RatingsSettings(models.Model):
+class RatingsSettings(SingletonSettings):
     """Admin-editable leaderboard settings; one row (pk 1). Pages fall back to the defaults."""
 
     min_votes = models.PositiveIntegerField(
@@ -55,12 +57,3 @@ class RatingsSettings(models.Model):
 
     def __str__(self) -> str:
         return "Ratings settings"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.pk = 1  # a singleton: every save edits the one row
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    @classmethod
-    def current(cls) -> RatingsSettings:
-        """The stored row, or unsaved defaults (a GET never writes)."""
-        return cls.objects.filter(pk=1).first() or cls(pk=1)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from arena.evidence import ReadOnlyEvidence
+from arena.records import ReadOnlyEvidence
 from arena.runs.models import Artifact, Execution
 
 

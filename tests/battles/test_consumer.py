@@ -3,23 +3,18 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 
 from arena.asgi import application
 from arena.battles.broadcast import battle_changed
 from arena.battles.models import Response
 from arena.raters.models import Rater
-from arena.raters.services import SESSION_KEY
+from arena.raters.services import COOKIE_NAME, cookie_value
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-def session_cookie(rater: Rater) -> bytes:
-    session = SessionStore()
-    session[SESSION_KEY] = str(rater.uuid)
-    session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()
+def rater_cookie(rater: Rater) -> bytes:
+    return f"{COOKIE_NAME}={cookie_value(rater)}".encode()
 
 
 async def connect(
@@ -27,7 +22,7 @@ async def connect(
 ) -> tuple[WebsocketCommunicator, bool]:
     headers = [(b"origin", origin), (b"host", host)]
     if rater is not None:
-        headers.append((b"cookie", await sync_to_async(session_cookie)(rater)))
+        headers.append((b"cookie", rater_cookie(rater)))
     communicator = WebsocketCommunicator(application, f"/ws/battles/{battle.id}/", headers)
     connected, _ = await communicator.connect()
     return communicator, connected

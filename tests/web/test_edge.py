@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_a_request_with_a_control_character_is_refused_and_nothing_stored(
     client: Client, demo_models: list, prompt: str
 ) -> None:
-    answer = client.post(reverse("arena-battle-new"), {"prompt": prompt})
+    answer = client.post(reverse("arena-battle-new"), {"prompt": prompt, "consent": "yes"})
     assert answer.status_code == 400
     assert b"characters the arena does not accept" in answer.content
     assert not Battle.objects.exists()
@@ -55,6 +55,6 @@ def test_ordinary_code_with_tabs_newlines_escapes_and_unicode_passes(
 ) -> None:
     prompt = "Write\tthis:\r\n\x0cprint('\x1b[1mhé 日本 🙂\x1b[0m')"
     assert not invalid_text(prompt)
-    answer = client.post(reverse("arena-battle-new"), {"prompt": prompt})
+    answer = client.post(reverse("arena-battle-new"), {"prompt": prompt, "consent": "yes"})
     assert answer.status_code == 303
     assert Battle.objects.get().turns.get().prompt == prompt.strip()
