@@ -196,6 +196,11 @@ CELERY_BEAT_SCHEDULE = {
         "args": ("ratings.refresh",),
         "schedule": envint("LEADERBOARD_REFRESH_SECONDS", 600),
     },
+    "flag-outlier-raters": {  # embedded mode: `manage.py flag_outliers` from cron, or admin
+        "task": "arena.jobs.run",
+        "args": ("ratings.flag_outliers",),
+        "schedule": envint("OUTLIER_CHECK_SECONDS", 86_400),
+    },
 }
 
 # --- Arena behaviour --------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,6 +12,7 @@ from arena.battles.models import (
     SuggestedPrompt,
     Turn,
     Vote,
+    VoteAudit,
 )
 from arena.records import ReadOnlyEvidence
 from arena.runs.models import Execution
@@ -80,24 +81,54 @@ class ResponseAdmin(ReadOnlyEvidence, admin.ModelAdmin[Response]):
     inlines = (ExecutionInline,)
 
 
+class VoteAuditInline(ReadOnlyEvidence, admin.TabularInline[VoteAudit, Vote]):
+    model = VoteAudit
+    extra = 0
+    fields = ("created_at", "action", "by", "reason")
+
+
 @admin.register(Vote)
 class VoteAdmin(ReadOnlyEvidence, admin.ModelAdmin[Vote]):
-    """Votes are append-only: admins can only mark one invalid, with a reason."""
+    """Votes are append-only: admins can mark one invalid, or undo that, never edit it.
+    Every invalidation and undo is in the vote's audit trail."""
 
     list_display = ("id", "battle", "winner", "is_valid", "invalid_reason", "created_at")
     list_filter = ("winner", "is_valid")
     search_fields = ("battle__id", "invalid_reason")
-    actions = ("invalidate",)
+    actions = ("invalidate", "restore")
+    inlines = (VoteAuditInline,)
 
-    def has_invalidate_permission(self, request: HttpRequest) -> bool:
+    def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("battles.change_vote")
 
-    @admin.action(
-        description="Mark selected votes invalid (admin review)", permissions=["invalidate"]
-    )
+    @admin.action(description="Mark selected votes invalid (admin review)", permissions=["review"])
     def invalidate(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
-        for vote in queryset:
-            vote.invalidate(f"invalidated by {request.user} in admin")
+        for vote in queryset.filter(is_valid=True):
+            vote.invalidate("admin review", by=request.user.get_username())
+
+    @admin.action(description="Undo: count the selected votes again", permissions=["review"])
+    def restore(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
+        refused = [
+            vote.pk
+            for vote in queryset.filter(is_valid=False)
+            if not vote.restore("undone in admin", by=request.user.get_username())
+        ]
+        if refused:
+            self.message_user(
+                request,
+                f"Not restored (another valid vote holds the battle): {refused}",
+                level=messages.WARNING,
+            )
+
+
+@admin.register(VoteAudit)
+class VoteAuditAdmin(ReadOnlyEvidence, admin.ModelAdmin[VoteAudit]):
+    """The trail of every invalidation and undo."""
+
+    list_display = ("created_at", "vote", "action", "by", "reason")
+    list_filter = ("action", "by")
+    search_fields = ("vote__battle__id", "reason", "by")
+    date_hierarchy = "created_at"
 
 
 @admin.register(InteractionEvent)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from arena.raters.models import Rater
 from arena.records import SingletonSettings
 
 
@@ -57,3 +58,37 @@ class RatingsSettings(SingletonSettings):
 
     def __str__(self) -> str:
         return "Ratings settings"
+
+
+class RaterFlag(models.Model):
+    """A rater the outlier job found voting against everyone else (see hygiene.py).
+    A flag only asks for review: an admin decides, and every decision can be undone."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        INVALIDATED = "invalidated", "votes invalidated"
+        DISMISSED = "dismissed"
+
+    rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="+")
+    log_evidence = models.FloatField(help_text="log M: above log 20 (3.0) is flagged.")
+    votes_checked = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    reviewed_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-log_evidence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rater"], condition=models.Q(status="open"), name="one_open_flag_per_rater"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"flag {self.pk} on {self.rater}"
+
+    @property
+    def reason(self) -> str:
+        """The tag of the invalidations this flag's review made: its undo finds them by it."""
+        return f"outlier review, flag {self.pk}"
