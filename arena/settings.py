@@ -215,6 +215,12 @@ EXPORTS_DIR = Path(os.getenv("EXPORTS_DIR", DATA_DIR / "exports"))
 EXPORTS_LICENSE = os.getenv("EXPORTS_LICENSE", "CC-BY-4.0")
 EXPORTS_TITLE = os.getenv("EXPORTS_TITLE", "Code Arena votes")
 LEADERBOARD_BOOTSTRAP = envint("LEADERBOARD_BOOTSTRAP", 100)
+# Requests are checked before they reach the models (arena/llms/moderation.py): a class
+# with check(text), e.g. arena.llms.moderation.OpenAIModeration; empty: no moderation.
+MODERATION_BACKEND = os.getenv("MODERATION_BACKEND", "")
+MODERATION_URL = os.getenv("MODERATION_URL", "https://api.openai.com/v1")
+MODERATION_MODEL = os.getenv("MODERATION_MODEL", "omni-moderation-latest")
+MODERATION_API_KEY_ENV = os.getenv("MODERATION_API_KEY_ENV", "OPENAI_API_KEY")
 
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

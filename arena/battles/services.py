@@ -22,6 +22,7 @@ from arena.battles.models import Battle, InteractionEvent, Response, Turn, Vote
 from arena.battles.sampling import Candidate, NotEnoughModels, sample_pair
 from arena.battles.signals import vote_recorded
 from arena.llms.models import LanguageModel
+from arena.llms.moderation import ModerationUnavailable, moderate
 from arena.raters.limits import Limited
 from arena.raters.models import Rater, RaterLimits
 from arena.runs.models import Execution
@@ -48,6 +49,8 @@ class BattleError(Exception):
 
 
 def clean_prompt(prompt: str) -> str:
+    """The request as the models will get it, or a BattleError saying why not (moderation
+    included: a flagged request is never sent)."""
     prompt = prompt.strip()
     if not prompt:
         raise BattleError("Please type a request first.")
@@ -55,6 +58,16 @@ def clean_prompt(prompt: str) -> str:
         raise BattleError(
             f"Your request is {len(prompt):,} characters long; "
             f"the limit is {settings.PROMPT_MAX_CHARS:,}."
+        )
+    try:
+        verdict = moderate(prompt)
+    except ModerationUnavailable:
+        raise BattleError("Requests cannot be checked right now; please try again soon.") from None
+    if verdict.flagged:
+        named = f" ({', '.join(verdict.categories)})" if verdict.categories else ""
+        raise BattleError(
+            f"This request was flagged by the arena's moderation{named} and was not sent "
+            "to the models."
         )
     return prompt
 
