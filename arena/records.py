@@ -32,6 +32,8 @@ class ReadOnlyEvidence:
 class SingletonSettings(models.Model):
     """A settings row: every save edits the one row, and reading never writes."""
 
+    updated_at = models.DateTimeField(auto_now=True)
+
     class Meta:
         abstract = True
 

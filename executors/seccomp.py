@@ -24,124 +24,57 @@ from dataclasses import dataclass
 
 from executors.base import ExecutorUnavailable
 
-DENIED = (
-    "io_uring_setup",
-    "io_uring_enter",
-    "io_uring_register",
-    "perf_event_open",
-    "keyctl",
-    "add_key",
-    "request_key",
-    "bpf",
-    "userfaultfd",
-    "kexec_load",
-    "kexec_file_load",
-    "init_module",
-    "finit_module",
-    "delete_module",
-    "mount",
-    "umount2",
-    "pivot_root",
-    "move_mount",
-    "open_tree",
-    "fsopen",
-    "fsconfig",
-    "fsmount",
-    "fspick",
-    "mount_setattr",
-    "ptrace",
-    "process_vm_readv",
-    "process_vm_writev",
-    "open_by_handle_at",  # reads host files by handle, past any mount
-    "swapon",
-    "swapoff",
-    "reboot",
-    "acct",
-)
+# Denied calls and their numbers (x86_64, aarch64), from the kernel's unistd headers.
+DENIED_NUMBERS = {
+    "io_uring_setup": (425, 425),
+    "io_uring_enter": (426, 426),
+    "io_uring_register": (427, 427),
+    "perf_event_open": (298, 241),
+    "keyctl": (250, 219),
+    "add_key": (248, 217),
+    "request_key": (249, 218),
+    "bpf": (321, 280),
+    "userfaultfd": (323, 282),
+    "kexec_load": (246, 104),
+    "kexec_file_load": (320, 294),
+    "init_module": (175, 105),
+    "finit_module": (313, 273),
+    "delete_module": (176, 106),
+    "mount": (165, 40),
+    "umount2": (166, 39),
+    "pivot_root": (155, 41),
+    "move_mount": (429, 429),
+    "open_tree": (428, 428),
+    "fsopen": (430, 430),
+    "fsconfig": (431, 431),
+    "fsmount": (432, 432),
+    "fspick": (433, 433),
+    "mount_setattr": (442, 442),
+    "ptrace": (101, 117),
+    "process_vm_readv": (310, 270),
+    "process_vm_writev": (311, 271),
+    "open_by_handle_at": (304, 265),  # reads host files by handle, past any mount
+    "swapon": (167, 224),
+    "swapoff": (168, 225),
+    "reboot": (169, 142),
+    "acct": (163, 89),
+}
+DENIED = tuple(DENIED_NUMBERS)
 
 
 @dataclass(frozen=True)
 class Abi:
     audit_arch: int  # AUDIT_ARCH_* as seccomp_data.arch reports it
-    numbers: dict[str, int]  # from the kernel's unistd headers
+    column: int  # its column in DENIED_NUMBERS
     foreign_from: int | None = None  # numbers from here on belong to another ABI (x32)
 
+    @property
+    def numbers(self) -> dict[str, int]:
+        return {name: numbers[self.column] for name, numbers in DENIED_NUMBERS.items()}
 
-X86_64 = Abi(
-    audit_arch=0xC000003E,
-    numbers={
-        "io_uring_setup": 425,
-        "io_uring_enter": 426,
-        "io_uring_register": 427,
-        "perf_event_open": 298,
-        "keyctl": 250,
-        "add_key": 248,
-        "request_key": 249,
-        "bpf": 321,
-        "userfaultfd": 323,
-        "kexec_load": 246,
-        "kexec_file_load": 320,
-        "init_module": 175,
-        "finit_module": 313,
-        "delete_module": 176,
-        "mount": 165,
-        "umount2": 166,
-        "pivot_root": 155,
-        "move_mount": 429,
-        "open_tree": 428,
-        "fsopen": 430,
-        "fsconfig": 431,
-        "fsmount": 432,
-        "fspick": 433,
-        "mount_setattr": 442,
-        "ptrace": 101,
-        "process_vm_readv": 310,
-        "process_vm_writev": 311,
-        "open_by_handle_at": 304,
-        "swapon": 167,
-        "swapoff": 168,
-        "reboot": 169,
-        "acct": 163,
-    },
-    foreign_from=0x40000000,  # __X32_SYSCALL_BIT
-)
-AARCH64 = Abi(
-    audit_arch=0xC00000B7,
-    numbers={
-        "io_uring_setup": 425,
-        "io_uring_enter": 426,
-        "io_uring_register": 427,
-        "perf_event_open": 241,
-        "keyctl": 219,
-        "add_key": 217,
-        "request_key": 218,
-        "bpf": 280,
-        "userfaultfd": 282,
-        "kexec_load": 104,
-        "kexec_file_load": 294,
-        "init_module": 105,
-        "finit_module": 273,
-        "delete_module": 106,
-        "mount": 40,
-        "umount2": 39,
-        "pivot_root": 41,
-        "move_mount": 429,
-        "open_tree": 428,
-        "fsopen": 430,
-        "fsconfig": 431,
-        "fsmount": 432,
-        "fspick": 433,
-        "mount_setattr": 442,
-        "ptrace": 117,
-        "process_vm_readv": 270,
-        "process_vm_writev": 271,
-        "open_by_handle_at": 265,
-        "swapon": 224,
-        "swapoff": 225,
-        "reboot": 142,
-        "acct": 89,
-    },
-)
+
+X86_64 = Abi(audit_arch=0xC000003E, column=0, foreign_from=0x40000000)  # __X32_SYSCALL_BIT
+AARCH64 = Abi(audit_arch=0xC00000B7, column=1)
 ABIS = {"x86_64": X86_64, "aarch64": AARCH64}
 
 # Classic BPF opcodes (linux/filter.h) and seccomp return values (linux/seccomp.h).

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.test import Client
 from django.utils import timezone
@@ -80,6 +81,16 @@ def alice_client(alice: Rater) -> Client:
 @pytest.fixture
 def bob_client(bob: Rater) -> Client:
     return client_for(bob)
+
+
+@pytest.fixture
+def admin_client(db: None) -> Client:
+    """A browser signed in as the superuser "reviewer" (the lockout backend needs a request,
+    so the login is forced through Django's own backend)."""
+    user = get_user_model().objects.create_superuser("reviewer", "reviewer@example.org", "pw")
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
 
 
 @pytest.fixture

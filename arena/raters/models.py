@@ -74,7 +74,6 @@ class RaterLimits(SingletonSettings):
     concurrent_battles_per_rater = models.PositiveSmallIntegerField(
         default=3, help_text="Battles whose answers are still being written."
     )
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "rater limits"

@@ -50,7 +50,6 @@ class RatingsSettings(SingletonSettings):
     on_demand_bootstrap = models.PositiveSmallIntegerField(
         default=20, help_text="Bootstrap rounds for custom date ranges, computed on request."
     )
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "ratings settings"

@@ -7,7 +7,6 @@ import io
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -54,14 +53,6 @@ def test_the_command_runs_the_same_job(arena_votes: Rater) -> None:
     call_command("flag_outliers", stdout=out)
     assert "1 open outlier flags" in out.getvalue()
     assert RaterFlag.objects.get().rater == arena_votes
-
-
-@pytest.fixture
-def admin_client(db: None) -> Client:
-    user = get_user_model().objects.create_superuser("reviewer", "r@example.org", "pw")
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def act(client: Client, action: str, flag: RaterFlag) -> None:
