@@ -37,6 +37,9 @@ class SingletonSettings(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name).capitalize()
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1
         super().save(*args, **kwargs)

@@ -78,6 +78,3 @@ class RaterLimits(SingletonSettings):
     class Meta:
         verbose_name = "rater limits"
         verbose_name_plural = "rater limits"
-
-    def __str__(self) -> str:
-        return "Rater limits"

@@ -55,9 +55,6 @@ class RatingsSettings(SingletonSettings):
         verbose_name = "ratings settings"
         verbose_name_plural = "ratings settings"
 
-    def __str__(self) -> str:
-        return "Ratings settings"
-
 
 class RaterFlag(models.Model):
     """A rater the outlier job found voting against everyone else (see hygiene.py).
