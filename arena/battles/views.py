@@ -88,11 +88,12 @@ def battle_new(request: HtmxHttpRequest) -> HttpResponse:
 def _acting_rater(request: HttpRequest) -> Rater:
     """The rater starting a battle, counted against the rates first; a new one also
     against the new raters of its address (a client that drops its cookie is one)."""
-    rater, ip = request_rater(request), client_ip(request)
-    check_rate(Action.BATTLE, rater=rater, ip=ip)
-    if rater is None:
+    ip = client_ip(request)
+    if request_rater(request) is None:
         check_rate(Action.NEW_RATER, rater=None, ip=ip)
-    return rater_for_request(request, consent=request.POST.get("consent") == "yes")
+    rater = rater_for_request(request, consent=request.POST.get("consent") == "yes")
+    check_rate(Action.BATTLE, rater=rater, ip=ip)  # a refusal rolls a new rater back
+    return rater
 
 
 @require_GET

@@ -114,3 +114,19 @@ def test_a_two_turn_battle_with_an_edited_re_run(arena, page: Page) -> None:
     assert len(runs) == 5
     assert runs[-1] == [True, 'print("edited run")\n']
     assert not any(edited for edited, _ in runs[:-1])
+
+
+def test_a_refusal_for_going_too_fast_is_shown_in_the_page_and_as_a_toast(
+    arena, page: Page
+) -> None:
+    arena.shell(
+        "from arena.raters.models import RaterLimits\n"
+        "RaterLimits.objects.update_or_create(pk=1, defaults={'battles_per_rater': 1})"
+    )
+    type_and_start(page, arena.url, REQUEST)
+    expect(page).to_have_url(re.compile(r"/battles/[0-9a-f-]{36}/$"))
+    type_and_start(page, arena.url, "Sort a list of words")
+    expect(page.locator("#toast")).to_be_visible()
+    expect(page.locator("#toast")).to_contain_text("at most 1 new battles per 10 minutes")
+    expect(page.get_by_role("alert")).to_contain_text("Please try again in")
+    expect(page).to_have_url(arena.url + "/")

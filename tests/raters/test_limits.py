@@ -190,3 +190,11 @@ def test_an_ipv6_client_counts_as_its_whole_64() -> None:
     assert network_of("2001:db8:1:2:aaaa::1") == network_of("2001:db8:1:2:ffff::9")
     assert network_of("2001:db8:1:3::1") != network_of("2001:db8:1:2::1")
     assert network_of("192.0.2.1") == "192.0.2.1"
+
+
+def test_a_new_raters_first_battle_counts_against_its_own_rate(demo_models: list) -> None:
+    limits(battles_per_rater=1, concurrent_battles_per_rater=0)
+    client = Client()
+    assert start(client).status_code == 303
+    assert start(client).status_code == 429
+    assert Battle.objects.count() == 1 and Rater.objects.count() == 1

@@ -138,7 +138,13 @@ def test_runs_know_nothing_of_battles_any_row_can_own_an_execution(alice: Rater)
 
 
 def test_every_job_is_registered_by_name_with_its_recovery() -> None:
-    assert jobs.names() == ["battles.generate", "exports.run", "ratings.refresh", "runs.execute"]
+    assert jobs.names() == [
+        "battles.generate",
+        "exports.run",
+        "ratings.flag_outliers",
+        "ratings.refresh",
+        "runs.execute",
+    ]
     assert jobs.get("runs.execute").recover is not None
     with pytest.raises(LookupError):
         jobs.enqueue("runs.no-such-job", 1)
