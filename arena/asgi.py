@@ -16,10 +16,10 @@ django_asgi_app = get_asgi_application()  # before importing consumers: it sets 
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from arena import jobs  # noqa: E402
 from arena.battles.routing import websocket_urlpatterns  # noqa: E402
+from arena.edge import SameOriginWebsockets  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ application = EmbeddedJobs(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
+            "websocket": SameOriginWebsockets(
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
             ),
         }

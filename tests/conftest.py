@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.test import Client
+from django.utils import timezone
 
 from arena.battles.models import Battle, Response, Turn
 from arena.llms.models import LanguageModel
 from arena.raters.models import Rater
-from arena.raters.services import SESSION_KEY
+from arena.raters.services import COOKIE_NAME, cookie_value
 from arena.runs.models import Execution
 
 
@@ -42,32 +45,53 @@ def demo_models(db: None) -> list[LanguageModel]:
     return list(LanguageModel.objects.all())
 
 
-def _client_for(rater: Rater) -> Client:
+def client_for(rater: Rater) -> Client:
+    """A browser that this rater's signed cookie identifies."""
     client = Client()
-    session = client.session
-    session[SESSION_KEY] = str(rater.uuid)
-    session.save()
+    client.cookies[COOKIE_NAME] = cookie_value(rater)
     return client
+
+
+def consented_rater() -> Rater:
+    return Rater.objects.create(consented_at=timezone.now(), consent_text="the terms")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Rate counts live in a process-wide cache: each test starts from none."""
+    caches["limits"].clear()
+    yield
+    caches["limits"].clear()
 
 
 @pytest.fixture
 def alice(db: None) -> Rater:
-    return Rater.objects.create()
+    return consented_rater()
 
 
 @pytest.fixture
 def bob(db: None) -> Rater:
-    return Rater.objects.create()
+    return consented_rater()
 
 
 @pytest.fixture
 def alice_client(alice: Rater) -> Client:
-    return _client_for(alice)
+    return client_for(alice)
 
 
 @pytest.fixture
 def bob_client(bob: Rater) -> Client:
-    return _client_for(bob)
+    return client_for(bob)
+
+
+@pytest.fixture
+def admin_client(db: None) -> Client:
+    """A browser signed in as the superuser "reviewer" (the lockout backend needs a request,
+    so the login is forced through Django's own backend)."""
+    user = get_user_model().objects.create_superuser("reviewer", "reviewer@example.org", "pw")
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
 
 
 @pytest.fixture

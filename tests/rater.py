@@ -109,7 +109,7 @@ class Rater:
 
     async def start_battle(self, prompt: str) -> str:
         """The new battle's path (/battles/<id>/)."""
-        answer = await self.post("/battles/new", {"prompt": prompt})
+        answer = await self.post("/battles/new", {"prompt": prompt, "consent": "yes"})
         if answer.status_code != 303:
             raise RuntimeError(f"new battle answered {answer.status_code}: {answer.text[:200]}")
         path = answer.headers["Location"]

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from arena.battles.models import (
@@ -11,31 +12,27 @@ from arena.battles.models import (
     SuggestedPrompt,
     Turn,
     Vote,
+    VoteAudit,
 )
+from arena.records import ReadOnlyEvidence
 from arena.runs.models import Execution
 
 
-class TurnInline(admin.TabularInline[Turn, Battle]):
+class TurnInline(ReadOnlyEvidence, admin.TabularInline[Turn, Battle]):
     model = Turn
     extra = 0
     fields = ("index", "prompt", "created_at")
-    readonly_fields = fields
-    can_delete = False
 
 
-class VoteInline(admin.TabularInline[Vote, Battle]):
+class VoteInline(ReadOnlyEvidence, admin.TabularInline[Vote, Battle]):
     model = Vote
     extra = 0
     fields = ("winner", "is_valid", "invalid_reason", "created_at")
-    readonly_fields = ("winner", "created_at")
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Battle | None = None) -> bool:
-        return False
+    show_change_link = True
 
 
 @admin.register(Battle)
-class BattleAdmin(admin.ModelAdmin[Battle]):
+class BattleAdmin(ReadOnlyEvidence, admin.ModelAdmin[Battle]):
     list_display = (
         "id",
         "created_at",
@@ -49,21 +46,12 @@ class BattleAdmin(admin.ModelAdmin[Battle]):
     )
     list_filter = ("status", "is_anonymous", "category", "language", "environment", "model_a")
     search_fields = ("id", "turns__prompt", "model_a__name", "model_b__name")
-    readonly_fields = (
-        "id",
-        "rater",
-        "model_a",
-        "model_b",
-        "sampling_prob",
-        "created_at",
-        "updated_at",
-    )
     date_hierarchy = "created_at"
     inlines = (TurnInline, VoteInline)
     list_select_related = ("model_a", "model_b")
 
 
-class ExecutionInline(GenericTabularInline):
+class ExecutionInline(ReadOnlyEvidence, GenericTabularInline):
     """The runs of an answer's program (the model's and the rater's edits)."""
 
     model = Execution
@@ -71,16 +59,11 @@ class ExecutionInline(GenericTabularInline):
     ct_fk_field = "owner_id"
     extra = 0
     fields = ("language", "environment", "status", "is_edited", "wall_ms", "created_at")
-    readonly_fields = fields
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin[Response]):
+class ResponseAdmin(ReadOnlyEvidence, admin.ModelAdmin[Response]):
     list_display = (
         "id",
         "turn",
@@ -94,43 +77,62 @@ class ResponseAdmin(admin.ModelAdmin[Response]):
     )
     list_filter = ("status", "side", "model", "code_language")
     search_fields = ("text", "error", "turn__battle__id")
-    readonly_fields = (
-        "turn",
-        "side",
-        "model",
-        "claimed_by",
-        "created_at",
-        "started_at",
-        "finished_at",
-    )
     list_select_related = ("turn", "model")
     inlines = (ExecutionInline,)
 
 
+class VoteAuditInline(ReadOnlyEvidence, admin.TabularInline[VoteAudit, Vote]):
+    model = VoteAudit
+    extra = 0
+    fields = ("created_at", "action", "by", "reason")
+
+
 @admin.register(Vote)
-class VoteAdmin(admin.ModelAdmin[Vote]):
-    """Votes are append-only: admins can only mark one invalid, with a reason."""
+class VoteAdmin(ReadOnlyEvidence, admin.ModelAdmin[Vote]):
+    """Votes are append-only: admins can mark one invalid, or undo that, never edit it.
+    Every invalidation and undo is in the vote's audit trail."""
 
     list_display = ("id", "battle", "winner", "is_valid", "invalid_reason", "created_at")
     list_filter = ("winner", "is_valid")
     search_fields = ("battle__id", "invalid_reason")
-    readonly_fields = ("battle", "rater", "winner", "feedback", "created_at")
-    actions = ("invalidate",)
+    actions = ("invalidate", "restore")
+    inlines = (VoteAuditInline,)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("battles.change_vote")
 
-    def has_delete_permission(self, request: HttpRequest, obj: Vote | None = None) -> bool:
-        return False
+    @admin.action(description="Mark selected votes invalid (admin review)", permissions=["review"])
+    def invalidate(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
+        for vote in queryset.filter(is_valid=True):
+            vote.invalidate("admin review", by=request.user.get_username())
 
-    @admin.action(description="Mark selected votes invalid (admin review)")
-    def invalidate(self, request: HttpRequest, queryset: object) -> None:
-        for vote in queryset:  # type: ignore[attr-defined]
-            vote.invalidate(f"invalidated by {request.user} in admin")
+    @admin.action(description="Undo: count the selected votes again", permissions=["review"])
+    def restore(self, request: HttpRequest, queryset: QuerySet[Vote]) -> None:
+        refused = [
+            vote.pk
+            for vote in queryset.filter(is_valid=False)
+            if not vote.restore("undone in admin", by=request.user.get_username())
+        ]
+        if refused:
+            self.message_user(
+                request,
+                f"Not restored (another valid vote holds the battle): {refused}",
+                level=messages.WARNING,
+            )
+
+
+@admin.register(VoteAudit)
+class VoteAuditAdmin(ReadOnlyEvidence, admin.ModelAdmin[VoteAudit]):
+    """The trail of every invalidation and undo."""
+
+    list_display = ("created_at", "vote", "action", "by", "reason")
+    list_filter = ("action", "by")
+    search_fields = ("vote__battle__id", "reason", "by")
+    date_hierarchy = "created_at"
 
 
 @admin.register(InteractionEvent)
-class InteractionEventAdmin(admin.ModelAdmin[InteractionEvent]):
+class InteractionEventAdmin(ReadOnlyEvidence, admin.ModelAdmin[InteractionEvent]):
     list_display = ("id", "battle", "kind", "created_at")
     list_filter = ("kind",)
     search_fields = ("battle__id",)

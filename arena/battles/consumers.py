@@ -132,7 +132,7 @@ async def may_watch(scope: dict[str, Any], battle_id: str) -> bool:
 
 
 def _may_watch(scope: dict[str, Any], battle_id: str) -> bool:
-    rater = known_rater(scope.get("user"), scope.get("session"))
+    rater = known_rater(scope.get("user"), scope.get("cookies") or {})
     return battle_for_rater(battle_id, rater) is not None
 
 

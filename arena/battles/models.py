@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.contenttypes.fields import GenericRelation
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -163,9 +163,47 @@ class Vote(models.Model):
     def __str__(self) -> str:
         return f"{self.get_winner_display()} on {self.battle}"
 
-    def invalidate(self, reason: str) -> None:
-        Vote.objects.filter(pk=self.pk).update(is_valid=False, invalid_reason=reason[:200])
+    def invalidate(self, reason: str, *, by: str = "system") -> None:
+        """Stop counting this vote; the audit trail keeps who, when and why."""
+        with transaction.atomic():
+            Vote.objects.filter(pk=self.pk).update(is_valid=False, invalid_reason=reason[:200])
+            VoteAudit.objects.create(
+                vote=self, action=VoteAudit.Action.INVALIDATED, reason=reason[:200], by=by[:150]
+            )
         self.is_valid, self.invalid_reason = False, reason[:200]
+
+    def restore(self, reason: str, *, by: str) -> bool:
+        """Undo an invalidation. False when another valid vote now holds the battle."""
+        try:
+            with transaction.atomic():
+                Vote.objects.filter(pk=self.pk).update(is_valid=True, invalid_reason="")
+                VoteAudit.objects.create(
+                    vote=self, action=VoteAudit.Action.RESTORED, reason=reason[:200], by=by[:150]
+                )
+        except IntegrityError:  # one valid vote per battle: the database is the judge
+            return False
+        self.is_valid, self.invalid_reason = True, ""
+        return True
+
+
+class VoteAudit(models.Model):
+    """Every invalidation of a vote and every undo, append-only: the review's record."""
+
+    class Action(models.TextChoices):
+        INVALIDATED = "invalidated"
+        RESTORED = "restored"
+
+    vote = models.ForeignKey(Vote, on_delete=models.PROTECT, related_name="audit")
+    action = models.CharField(max_length=12, choices=Action.choices)
+    reason = models.CharField(max_length=200)
+    by = models.CharField(max_length=150, help_text="The admin's username, or the job's name.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} vote {self.vote_id} by {self.by}"
 
 
 class InteractionEvent(models.Model):

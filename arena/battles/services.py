@@ -4,6 +4,7 @@ rater (`selectors.battle_for_rater`): battles are private to their rater."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import uuid
 from collections.abc import Mapping
@@ -20,7 +21,9 @@ from arena.battles.models import Battle, InteractionEvent, Response, Turn, Vote
 from arena.battles.sampling import Candidate, NotEnoughModels, sample_pair
 from arena.battles.signals import vote_recorded
 from arena.llms.models import LanguageModel
-from arena.raters.models import Rater
+from arena.llms.moderation import ModerationUnavailable, moderate
+from arena.raters.limits import Limited
+from arena.raters.models import Rater, RaterLimits
 from arena.runs.models import Execution
 from arena.runs.services import execution_create
 from arena.vocabulary import WINNER_LABELS, Winner
@@ -45,6 +48,8 @@ class BattleError(Exception):
 
 
 def clean_prompt(prompt: str) -> str:
+    """The request as the models will get it, or a BattleError saying why not (moderation
+    included: a flagged request is never sent)."""
     prompt = prompt.strip()
     if not prompt:
         raise BattleError("Please type a request first.")
@@ -52,6 +57,16 @@ def clean_prompt(prompt: str) -> str:
         raise BattleError(
             f"Your request is {len(prompt):,} characters long; "
             f"the limit is {settings.PROMPT_MAX_CHARS:,}."
+        )
+    try:
+        verdict = moderate(prompt)
+    except ModerationUnavailable:
+        raise BattleError("Requests cannot be checked right now; please try again soon.") from None
+    if verdict.flagged:
+        named = f" ({', '.join(verdict.categories)})" if verdict.categories else ""
+        raise BattleError(
+            f"This request was flagged by the arena's moderation{named} and was not sent "
+            "to the models."
         )
     return prompt
 
@@ -62,6 +77,7 @@ def battle_start(*, rater: Rater, prompt: str, category: str = "") -> Battle:
     prompt = clean_prompt(prompt)
     if rater.is_blocked:
         raise BattleError("This account cannot start battles.")
+    _check_concurrent_battles(rater)
     active = LanguageModel.objects.filter(is_active=True).prefetch_related("battle_targets")
     models = {m.name: m for m in active}
     previous = rater.battles.select_related("model_a", "model_b").order_by("-created_at").first()
@@ -80,6 +96,36 @@ def battle_start(*, rater: Rater, prompt: str, category: str = "") -> Battle:
         )
         _turn_create(battle, 0, prompt)
     return battle
+
+
+def _check_concurrent_battles(rater: Rater) -> None:
+    """Each battle being written costs two generations and two sandbox runs."""
+    cap = RaterLimits.current().concurrent_battles_per_rater
+    if not cap:
+        return
+    writing = (
+        Battle.objects.filter(rater=rater, status=Battle.Status.ACTIVE)
+        .filter(turns__responses__status__in=(Response.Status.PENDING, Response.Status.STREAMING))
+        .distinct()
+        .count()
+    )
+    if writing >= cap:
+        raise Limited(
+            f"You have {writing} battles whose answers are still being written; the limit "
+            f"is {cap}. Let one finish, then start another.",
+            retry_after_s=10,
+        )
+
+
+def _check_daily_votes(rater_id: int) -> None:
+    cap = RaterLimits.current().daily_votes_per_rater
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    if cap and Vote.objects.filter(rater_id=rater_id, created_at__gte=midnight).count() >= cap:
+        raise Limited(
+            f"You have cast {cap} votes today, the daily limit. Thank you! "
+            "Votes open again at midnight UTC.",
+            retry_after_s=int((midnight + dt.timedelta(days=1) - timezone.now()).total_seconds()),
+        )
 
 
 def _candidate(model: LanguageModel) -> Candidate:
@@ -164,6 +210,7 @@ def vote_record(*, battle: Battle, winner: str, feedback: dict[str, str] | None 
         blocker = vote_blocker(battle)
         if blocker:
             raise BattleError(blocker)
+        _check_daily_votes(battle.rater_id)
         try:
             vote = Vote.objects.create(
                 battle=battle, rater_id=battle.rater_id, winner=winner, feedback=feedback or {}

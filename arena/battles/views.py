@@ -4,13 +4,19 @@ import uuid
 
 from csp.decorators import csp_exempt
 from django.conf import settings
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    reswap,
+    retarget,
+    trigger_client_event,
+)
 from django_htmx.middleware import HtmxDetails
 
-from arena.battles.models import Battle, SuggestedPrompt
+from arena.battles.models import Battle, SuggestedPrompt, Vote
 from arena.battles.selectors import battle_for_rater, battle_view
 from arena.battles.services import (
     FEEDBACK_CHOICES,
@@ -22,11 +28,16 @@ from arena.battles.services import (
     turn_add,
     vote_record,
 )
+from arena.edge import client_ip
 from arena.llms.models import LanguageModel
-from arena.raters.services import rater_for_request, request_rater
+from arena.raters.limits import Action, Limited, check_rate
+from arena.raters.models import ConsentTerms, Rater
+from arena.raters.services import ConsentNeeded, needs_consent, rater_for_request, request_rater
 from arena.runs.models import Artifact, Execution
 from arena.runs.serving import artifact_response, preview_response
 from arena.vocabulary import WINNER_LABELS
+
+MY_VOTES_SHOWN = 500
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -47,6 +58,8 @@ def _home(
         "error": error,
         "prompt": prompt,
         "max_chars": settings.PROMPT_MAX_CHARS,
+        "needs_consent": needs_consent(request_rater(request)),
+        "terms": ConsentTerms.current_text(),
     }
     template = "battles/home.html#new-battle-form" if request.htmx else "battles/home.html"
     return render(request, template, context, status=status)
@@ -54,18 +67,45 @@ def _home(
 
 @require_POST
 def battle_new(request: HtmxHttpRequest) -> HttpResponse:
-    rater = rater_for_request(request)
     prompt = request.POST.get("prompt", "")
     try:
-        battle = battle_start(
-            rater=rater, prompt=prompt, category=request.POST.get("category", "")[:50]
-        )
-    except BattleError as error:
+        with transaction.atomic():  # a refused first battle leaves no rater behind
+            battle = battle_start(
+                rater=_acting_rater(request),
+                prompt=prompt,
+                category=request.POST.get("category", "")[:50],
+            )
+    except Limited as error:
+        return _limited(_home(request, error=str(error), prompt=prompt[:100_000]), error)
+    except (BattleError, ConsentNeeded) as error:
         return _home(request, error=str(error), prompt=prompt[:100_000], status=400)
     url = battle.get_absolute_url()
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return HttpResponse(status=303, headers={"Location": url})
+
+
+def _acting_rater(request: HttpRequest) -> Rater:
+    """The rater starting a battle, counted against the rates first; a new one also
+    against the new raters of its address (a client that drops its cookie is one)."""
+    ip = client_ip(request)
+    if request_rater(request) is None:
+        check_rate(Action.NEW_RATER, rater=None, ip=ip)
+    rater = rater_for_request(request, consent=request.POST.get("consent") == "yes")
+    check_rate(Action.BATTLE, rater=rater, ip=ip)  # a refusal rolls a new rater back
+    return rater
+
+
+@require_GET
+def my_votes(request: HttpRequest) -> HttpResponse:
+    """The votes of the rater behind this request, newest first (nobody else's)."""
+    rater = request_rater(request)
+    votes = (
+        Vote.objects.filter(rater=rater).select_related("battle__model_a", "battle__model_b")
+        if rater
+        else Vote.objects.none()
+    )
+    return render(request, "battles/votes.html", {"votes": votes[:MY_VOTES_SHOWN]})
 
 
 @require_GET
@@ -82,7 +122,10 @@ def battle_vote(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResponse:
         if request.method == "GET":
             return _vote_details(request, battle, request.GET.get("winner", ""))
         feedback = parse_feedback(request.POST)
+        check_rate(Action.VOTE, rater=battle.rater, ip=client_ip(request))
         vote_record(battle=battle, winner=request.POST.get("winner", ""), feedback=feedback)
+    except Limited as error:
+        return _limited(_message(request, str(error), status=429), error)
     except BattleError as error:
         return _message(request, str(error), status=400)
     if not request.htmx:
@@ -110,7 +153,10 @@ def _vote_details(request: HtmxHttpRequest, battle: Battle, winner: str) -> Http
 def battle_follow_up(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResponse:
     battle = _own_battle(request, battle_id)
     try:
+        check_rate(Action.BATTLE, rater=battle.rater, ip=client_ip(request))
         turn_add(battle=battle, prompt=request.POST.get("prompt", ""))
+    except Limited as error:
+        return _limited(_message(request, str(error), status=429), error)
     except BattleError as error:
         return _message(request, str(error), status=400)
     return render(request, "battles/battle.html#after-follow-up", {"view": battle_view(battle.pk)})
@@ -120,12 +166,15 @@ def battle_follow_up(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResp
 def battle_rerun(request: HtmxHttpRequest, battle_id: uuid.UUID, response_id: int) -> HttpResponse:
     battle = _own_battle(request, battle_id)
     try:
+        check_rate(Action.RUN, rater=battle.rater, ip=client_ip(request))
         response_rerun(
             battle=battle,
             response_id=response_id,
             code=request.POST.get("code", ""),
             language=request.POST.get("language", ""),
         )
+    except Limited as error:
+        return _limited(_message(request, str(error), status=429), error)
     except BattleError as error:
         return _message(request, str(error), status=400)
     if request.htmx:
@@ -175,4 +224,12 @@ def _message(request: HtmxHttpRequest, text: str, *, status: int) -> HttpRespons
     response = render(request, "battles/battle.html#flash", {"message": text}, status=status)
     if request.htmx:
         response = reswap(retarget(response, "#flash"), "outerHTML")
+    return response
+
+
+def _limited(response: HttpResponse, error: Limited) -> HttpResponse:
+    """429 with the page's own message, the wait, and a toast wherever the swap lands."""
+    response.status_code = 429
+    response["Retry-After"] = str(error.retry_after_s)
+    trigger_client_event(response, "arena:limited", {"message": str(error)})
     return response

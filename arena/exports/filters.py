@@ -16,6 +16,7 @@ from django.db.models import CharField, Q, QuerySet
 from arena.battles.models import Battle, Vote
 from arena.llms.models import LanguageModel
 from arena.ratings.snapshots import counted_votes
+from arena.vocabulary import EARLIEST_DAY, LATEST_DAY, day_in_range
 
 
 class FilterError(ValueError):
@@ -176,6 +177,9 @@ class ExportFilters:
     ).field()
 
     def __post_init__(self) -> None:
+        for day in (self.since, self.until):
+            if day and not day_in_range(day):
+                raise FilterError(f"dates must lie between {EARLIEST_DAY} and {LATEST_DAY}")
         if self.since and self.until and self.since > self.until:
             raise FilterError(f"the start date {self.since} is after the end date {self.until}")
 

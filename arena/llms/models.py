@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
-from arena.llms.types import ModelSpec
+from arena.llms.types import API_KEY_ENV_RULE, ModelSpec, is_allowed_key_env
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful coding assistant in a code arena. Answer the request with one "
@@ -14,6 +15,11 @@ DEFAULT_SYSTEM_PROMPT = (
     "Java use `public class Main`. Keep the explanation short. If the program needs packages "
     "beyond the standard library, say so in one line after the code."
 )
+
+
+def validate_key_env(name: str) -> None:
+    if name and not is_allowed_key_env(name):
+        raise ValidationError(f"Name the key's variable with {API_KEY_ENV_RULE}.")
 
 
 class LanguageModel(models.Model):
@@ -31,7 +37,10 @@ class LanguageModel(models.Model):
     model_id = models.CharField(max_length=200, help_text="The provider's id for the model.")
     base_url = models.URLField(blank=True, help_text="API base URL; empty for the default.")
     api_key_env = models.CharField(
-        max_length=100, blank=True, help_text="Name of the environment variable holding the key."
+        max_length=100,
+        blank=True,
+        validators=[validate_key_env],
+        help_text=f"Name of the environment variable holding the key: {API_KEY_ENV_RULE}.",
     )
     params = models.JSONField(
         default=dict, blank=True, help_text='Generation parameters, e.g. {"temperature": 0.7}.'

@@ -6,11 +6,22 @@ a database, and a job hands them a plain `ModelSpec` snapshot of the model row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
+
+# The only environment variables a model may name as its key. An admin who could name
+# any (SECRET_KEY, DATABASE_URL) and point the base URL at their own server would have
+# the arena send that secret there; an *_API_KEY variable is a key by its operator's intent.
+API_KEY_ENV_PATTERN = re.compile(r"[A-Z][A-Z0-9_]*_API_KEY")
+API_KEY_ENV_RULE = "capital letters, digits and _, ending in _API_KEY (e.g. OPENAI_API_KEY)"
+
+
+def is_allowed_key_env(name: str) -> bool:
+    return API_KEY_ENV_PATTERN.fullmatch(name) is not None
 
 
 @dataclass(frozen=True)

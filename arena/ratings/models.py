@@ -3,6 +3,9 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from arena.raters.models import Rater
+from arena.records import SingletonSettings
+
 
 class LeaderboardSnapshot(models.Model):
     """A computed leaderboard. Pages read snapshots; only the ratings job writes them."""
@@ -34,7 +37,7 @@ class LeaderboardSnapshot(models.Model):
         return str(self.data.get("error") or "")
 
 
-class RatingsSettings(models.Model):
+class RatingsSettings(SingletonSettings):
     """Admin-editable leaderboard settings; one row (pk 1). Pages fall back to the defaults."""
 
     min_votes = models.PositiveIntegerField(
@@ -47,20 +50,41 @@ class RatingsSettings(models.Model):
     on_demand_bootstrap = models.PositiveSmallIntegerField(
         default=20, help_text="Bootstrap rounds for custom date ranges, computed on request."
     )
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "ratings settings"
         verbose_name_plural = "ratings settings"
 
+
+class RaterFlag(models.Model):
+    """A rater the outlier job found voting against everyone else (see hygiene.py).
+    A flag only asks for review: an admin decides, and every decision can be undone."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        INVALIDATED = "invalidated", "votes invalidated"
+        DISMISSED = "dismissed"
+
+    rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="+")
+    log_evidence = models.FloatField(help_text="log M: above log 20 (3.0) is flagged.")
+    votes_checked = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    reviewed_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-log_evidence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rater"], condition=models.Q(status="open"), name="one_open_flag_per_rater"
+            ),
+        ]
+
     def __str__(self) -> str:
-        return "Ratings settings"
+        return f"flag {self.pk} on {self.rater}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.pk = 1  # a singleton: every save edits the one row
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    @classmethod
-    def current(cls) -> RatingsSettings:
-        """The stored row, or unsaved defaults (a GET never writes)."""
-        return cls.objects.filter(pk=1).first() or cls(pk=1)
+    @property
+    def reason(self) -> str:
+        """The tag of the invalidations this flag's review made: its undo finds them by it."""
+        return f"outlier review, flag {self.pk}"

@@ -22,6 +22,7 @@ from arena.ratings.public_boards import (
     stored_scopes,
 )
 from arena.ratings.snapshots import OVERALL, latest_snapshot, scope_filters
+from arena.vocabulary import EARLIEST_DAY, LATEST_DAY, day_in_range
 
 WINDOWS = ("all", "recent")
 
@@ -45,7 +46,9 @@ def parse_query(params: Mapping[str, str], config: RatingsSettings) -> tuple[Boa
     try:
         start, end = _date(params.get("from")), _date(params.get("to"))
     except ValueError:
-        return BoardQuery(scope), "Dates must look like 2025-01-31."
+        return BoardQuery(scope), (
+            f"Dates must look like 2025-01-31, between {EARLIEST_DAY} and {LATEST_DAY}."
+        )
     if start and end and start > end:
         return BoardQuery(scope), "The start date is after the end date."
     if start or end:
@@ -61,9 +64,10 @@ def parse_query(params: Mapping[str, str], config: RatingsSettings) -> tuple[Boa
 def _date(value: str | None) -> dt.date | None:
     if not value:
         return None
-    if len(value) != 10:
+    day = dt.date.fromisoformat(value) if len(value) == 10 else None
+    if day is None or not day_in_range(day):
         raise ValueError(value)
-    return dt.date.fromisoformat(value)
+    return day
 
 
 def _snapshot(query: BoardQuery, config: RatingsSettings) -> LeaderboardSnapshot | None:

@@ -2,19 +2,18 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from arena.records import ReadOnlyEvidence
 from arena.runs.models import Artifact, Execution
 
 
-class ArtifactInline(admin.TabularInline[Artifact, Execution]):
+class ArtifactInline(ReadOnlyEvidence, admin.TabularInline[Artifact, Execution]):
     model = Artifact
     extra = 0
     fields = ("name", "mime", "size", "sha256")
-    readonly_fields = fields
-    can_delete = False
 
 
 @admin.register(Execution)
-class ExecutionAdmin(admin.ModelAdmin[Execution]):
+class ExecutionAdmin(ReadOnlyEvidence, admin.ModelAdmin[Execution]):
     list_display = (
         "id",
         "owner_type",
@@ -28,13 +27,5 @@ class ExecutionAdmin(admin.ModelAdmin[Execution]):
     )
     list_filter = ("status", "language", "environment", "is_edited", "owner_type")
     search_fields = ("code", "stdout", "stderr", "=owner_id")
-    readonly_fields = (
-        "owner_type",
-        "owner_id",
-        "claimed_by",
-        "created_at",
-        "started_at",
-        "finished_at",
-    )
     inlines = (ArtifactInline,)
     list_select_related = ("owner_type",)

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-from executors import hostpaths, languages
+from executors import hostpaths, languages, seccomp
 from executors.base import ExecResult, ExecSpec, ExecutorUnavailable, Limits, OutputCallback
 from executors.base import sandbox_error as make_sandbox_error
 from executors.cgroups import CgroupLayout, RunCgroup, detect
@@ -58,6 +58,10 @@ class BwrapBackend:
     def __init__(self, bwrap: str, state: str, uid_base: int | None, uid_count: int) -> None:
         self.bwrap = bwrap
         self.state = state
+        try:  # before anything is created in it
+            hostpaths.private_state_dir(state)
+        except (hostpaths.UnsafeStateDir, OSError) as error:
+            raise ExecutorUnavailable(f"sandbox state dir: {error}") from None
         self.root = os.geteuid() == 0
         self.cgroups: CgroupLayout | None = detect() if self.root else None
         self.pool = UidPool(
@@ -219,7 +223,10 @@ class BwrapBackend:
         cgroup = RunCgroup(self.cgroups, slot.name) if self.cgroups else None
         if cgroup is not None:
             cgroup.prepare(mem_mb, limits.nproc)
+        filter_fd = seccomp.filter_fd()
         command = self._command(slot, work, language, argv, limits, cpu_s, mem_mb, cgroup, mounts)
+        at = command.index(self.bwrap) + 1
+        command[at:at] = ["--seccomp", str(filter_fd)]
 
         def kill(proc: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -238,12 +245,14 @@ class BwrapBackend:
                 output_cap=limits.output_kb * 1024,
                 on_output=on_output,
                 kill=kill,
+                pass_fds=(filter_fd,),
             )
             oom = cgroup.oom_killed() if cgroup is not None else False
             cpu_ms = cgroup.cpu_ms() if cgroup is not None else None
             if cpu_ms is not None:
                 outcome.cpu_ms = max(outcome.cpu_ms, cpu_ms)
         finally:
+            os.close(filter_fd)
             if cgroup is not None:
                 cgroup.doom_all()  # nothing of this step outlives it
         return StepResult(outcome=outcome, oom_killed=oom)

@@ -41,6 +41,10 @@
   document.addEventListener("htmx:responseError", function () {
     toast("Something went wrong on our side. Nothing you sent was lost; please try again.");
   });
+  // A refusal for going too fast (429) says why and how long to wait, wherever it swapped.
+  document.addEventListener("arena:limited", function (event) {
+    toast(event.detail.message);
+  });
   document.addEventListener("htmx:sendError", function () {
     toast("Could not reach the arena. Check your connection and try again.");
   });

@@ -3,29 +3,26 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 
 from arena.asgi import application
 from arena.battles.broadcast import battle_changed
 from arena.battles.models import Response
 from arena.raters.models import Rater
-from arena.raters.services import SESSION_KEY
+from arena.raters.services import COOKIE_NAME, cookie_value
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-def session_cookie(rater: Rater) -> bytes:
-    session = SessionStore()
-    session[SESSION_KEY] = str(rater.uuid)
-    session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}".encode()
+def rater_cookie(rater: Rater) -> bytes:
+    return f"{COOKIE_NAME}={cookie_value(rater)}".encode()
 
 
-async def connect(battle, rater: Rater | None) -> tuple[WebsocketCommunicator, bool]:
-    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+async def connect(
+    battle, rater: Rater | None, origin: bytes = b"http://127.0.0.1", host: bytes = b"127.0.0.1"
+) -> tuple[WebsocketCommunicator, bool]:
+    headers = [(b"origin", origin), (b"host", host)]
     if rater is not None:
-        headers.append((b"cookie", await sync_to_async(session_cookie)(rater)))
+        headers.append((b"cookie", rater_cookie(rater)))
     communicator = WebsocketCommunicator(application, f"/ws/battles/{battle.id}/", headers)
     connected, _ = await communicator.connect()
     return communicator, connected
@@ -47,6 +44,35 @@ async def test_someone_else_cannot_watch_a_battle(alice, bob, make_battle) -> No
     for stranger in (bob, None):
         communicator, connected = await connect(battle, stranger)
         assert not connected
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        (b"http://127.0.0.1:8001", b"127.0.0.1:8000"),  # another port of the same host
+        (b"http://127.0.0.1", b"127.0.0.1:8000"),
+        (b"https://127.0.0.1:8000", b"127.0.0.1:8000"),  # another scheme
+        (b"http://localhost:8000", b"127.0.0.1:8000"),  # another allowed host
+        (b"http://evil.example:8000", b"evil.example:8000"),  # a host not allowed
+        (b"null", b"127.0.0.1"),
+        (b"", b"127.0.0.1"),
+    ],
+)
+async def test_a_socket_from_another_origin_is_refused_even_with_the_raters_cookie(
+    alice, make_battle, origin: bytes, host: bytes
+) -> None:
+    battle = await sync_to_async(make_battle)(alice)
+    _, connected = await connect(battle, alice, origin=origin, host=host)
+    assert not connected
+
+
+async def test_a_socket_from_the_sites_own_origin_and_port_opens(alice, make_battle) -> None:
+    battle = await sync_to_async(make_battle)(alice)
+    communicator, connected = await connect(
+        battle, alice, origin=b"http://localhost:8000", host=b"localhost:8000"
+    )
+    assert connected
+    await communicator.disconnect()
 
 
 async def test_a_change_is_pushed_and_only_changed_fragments_are_sent(alice, make_battle) -> None:

@@ -19,7 +19,9 @@ def test_the_home_page_offers_the_request_form(client: Client, demo_models: list
 
 
 def test_it_starts_a_battle_between_two_different_models(client: Client, demo_models: list) -> None:
-    answer = client.post(reverse("arena-battle-new"), {"prompt": "Print the first 10 primes"})
+    answer = client.post(
+        reverse("arena-battle-new"), {"prompt": "Print the first 10 primes", "consent": "yes"}
+    )
     battle = Battle.objects.get()
     assert answer.status_code == 303
     assert answer["Location"] == battle.get_absolute_url()
@@ -31,7 +33,9 @@ def test_it_starts_a_battle_between_two_different_models(client: Client, demo_mo
 
 def test_an_htmx_start_redirects_on_the_client(client: Client, demo_models: list) -> None:
     answer = client.post(
-        reverse("arena-battle-new"), {"prompt": "Sort a list"}, headers={"HX-Request": "true"}
+        reverse("arena-battle-new"),
+        {"prompt": "Sort a list", "consent": "yes"},
+        headers={"HX-Request": "true"},
     )
     assert answer.status_code == 200
     assert answer["HX-Redirect"] == Battle.objects.get().get_absolute_url()
@@ -48,20 +52,20 @@ def test_an_htmx_start_redirects_on_the_client(client: Client, demo_models: list
 def test_it_refuses_an_empty_or_over_long_request(
     client: Client, demo_models: list, prompt: str, message: bytes
 ) -> None:
-    answer = client.post(reverse("arena-battle-new"), {"prompt": prompt})
+    answer = client.post(reverse("arena-battle-new"), {"prompt": prompt, "consent": "yes"})
     assert answer.status_code == 400
     assert message in answer.content
     assert not Battle.objects.exists()
 
 
 def test_a_request_of_exactly_the_limit_is_accepted(client: Client, demo_models: list) -> None:
-    answer = client.post(reverse("arena-battle-new"), {"prompt": "y" * 20_000})
+    answer = client.post(reverse("arena-battle-new"), {"prompt": "y" * 20_000, "consent": "yes"})
     assert answer.status_code == 303
 
 
 def test_it_says_so_when_fewer_than_two_models_are_active(client: Client, make_model) -> None:
     make_model()
-    answer = client.post(reverse("arena-battle-new"), {"prompt": "hello"})
+    answer = client.post(reverse("arena-battle-new"), {"prompt": "hello", "consent": "yes"})
     assert answer.status_code == 400
     assert b"fewer than two models" in answer.content
 

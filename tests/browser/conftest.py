@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.getenv("CHROMIUM", "/usr/bin/chromium")
@@ -129,3 +130,13 @@ def page(tmp_path: Path):
         context.set_default_timeout(30_000)
         yield context.new_page()
         browser.close()
+
+
+def type_and_start(page: Page, url: str, request: str) -> None:
+    """Type a request on the home page, agree to the terms when asked (a first battle), start."""
+    page.goto(url + "/")
+    page.get_by_label("Your request").fill(request)
+    consent = page.get_by_label("I agree to these terms")
+    if consent.count():
+        consent.check()
+    page.get_by_role("button", name="Start battle").click()

@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import type_and_start
 from tests.fakes import Answer, anthropic_server, markdown_answer, openai_server
 
 pytestmark = pytest.mark.browser
@@ -36,9 +37,7 @@ def anthropic_model(name: str, base_url: str) -> dict[str, str]:
 
 
 def start_battle(page: Page, url: str, request: str) -> None:
-    page.goto(url + "/")
-    page.get_by_label("Your request").fill(request)
-    page.get_by_role("button", name="Start battle").click()
+    type_and_start(page, url, request)
     expect(page).to_have_url(re.compile(r"/battles/[0-9a-f-]{36}/$"))
 
 

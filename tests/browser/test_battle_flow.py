@@ -5,6 +5,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import type_and_start
+
 pytestmark = pytest.mark.browser
 
 REQUEST = "Write a Python program that prints the first 10 prime numbers"
@@ -21,9 +23,7 @@ def test_a_rater_plays_a_whole_battle_and_moves_the_leaderboard(arena, page: Pag
     page.goto(arena.url + "/leaderboard/")
     expect(page.get_by_text("No votes yet")).to_be_visible()
 
-    page.goto(arena.url + "/")
-    page.get_by_label("Your request").fill(REQUEST)
-    page.get_by_role("button", name="Start battle").click()
+    type_and_start(page, arena.url, REQUEST)
     expect(page).to_have_url(re.compile(r"/battles/[0-9a-f-]{36}/$"))
 
     # Both answers stream in and their programs run; only then may the rater vote.
@@ -65,6 +65,7 @@ def test_an_empty_request_gets_a_clear_message(arena, page: Page) -> None:
     page.get_by_label("Your request").fill("   ")
     # Bypass the browser's own `required` check to see the server's answer.
     page.locator("#prompt").evaluate("el => el.removeAttribute('required')")
+    page.get_by_label("I agree to these terms").check()
     page.get_by_role("button", name="Start battle").click()
     expect(page.get_by_role("alert")).to_have_text("Please type a request first.")
     expect(page).to_have_url(arena.url + "/")
@@ -81,9 +82,7 @@ def test_a_two_turn_battle_with_an_edited_re_run(arena, page: Page) -> None:
         "from arena.llms.models import LanguageModel as M; "
         "M.objects.exclude(name__in=['demo-atlas','demo-breeze']).update(is_active=False)",
     )
-    page.goto(arena.url + "/")
-    page.get_by_label("Your request").fill(REQUEST)
-    page.get_by_role("button", name="Start battle").click()
+    type_and_start(page, arena.url, REQUEST)
     expect(page).to_have_url(re.compile(r"/battles/[0-9a-f-]{36}/$"))
     expect(page.get_by_role("button", name="Tie", exact=True)).to_be_enabled(timeout=60_000)
 
@@ -115,3 +114,19 @@ def test_a_two_turn_battle_with_an_edited_re_run(arena, page: Page) -> None:
     assert len(runs) == 5
     assert runs[-1] == [True, 'print("edited run")\n']
     assert not any(edited for edited, _ in runs[:-1])
+
+
+def test_a_refusal_for_going_too_fast_is_shown_in_the_page_and_as_a_toast(
+    arena, page: Page
+) -> None:
+    arena.shell(
+        "from arena.raters.models import RaterLimits\n"
+        "RaterLimits.objects.update_or_create(pk=1, defaults={'battles_per_rater': 1})"
+    )
+    type_and_start(page, arena.url, REQUEST)
+    expect(page).to_have_url(re.compile(r"/battles/[0-9a-f-]{36}/$"))
+    type_and_start(page, arena.url, "Sort a list of words")
+    expect(page.locator("#toast")).to_be_visible()
+    expect(page.locator("#toast")).to_contain_text("at most 1 new battles per 10 minutes")
+    expect(page.get_by_role("alert")).to_contain_text("Please try again in")
+    expect(page).to_have_url(arena.url + "/")

@@ -22,7 +22,7 @@ from tests.fakes import (
 )
 from tests.fakes.anthropic_api import sent_key
 
-KEY_ENV = "ARENA_TEST_ANTHROPIC_KEY"
+KEY_ENV = "ARENA_TEST_ANTHROPIC_API_KEY"
 KEY = "sk-ant-test-0123456789-secret"
 PROMPT = [Message("system", "You write Python."), Message("user", "Print hello.")]
 FAST = RetryPolicy(base_delay_s=0.01, max_delay_s=0.02)

@@ -23,7 +23,7 @@ from tests.fakes import (
     text_answer,
 )
 
-KEY_ENV = "ARENA_TEST_OPENAI_KEY"
+KEY_ENV = "ARENA_TEST_OPENAI_API_KEY"
 KEY = "sk-test-0123456789-secret"
 PROMPT = [Message("system", "You write Python."), Message("user", "Print hello.")]
 FAST = RetryPolicy(base_delay_s=0.01, max_delay_s=0.02)
@@ -219,6 +219,17 @@ def test_a_missing_key_names_the_env_var_and_sends_nothing(
         error, _ = failure(server)
         assert server.requests == []
     assert str(error) == f"environment variable {KEY_ENV} is not set"
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "DATABASE_URL", "openai_api_key", "X_API_KEY "])
+def test_a_key_variable_outside_the_allow_list_is_refused_and_nothing_sent(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "the-secret")
+    with openai_server() as server:
+        error, _ = failure(server, api_key_env=name)
+        assert server.requests == []
+    assert "_API_KEY" in str(error) and "the-secret" not in str(error)
 
 
 def test_a_local_server_needs_no_key_env() -> None:

@@ -158,6 +158,7 @@ def test_every_job_is_registered_by_name_with_its_recovery() -> None:
         "battles.generate",
         "exports.run",
         "judges.run",
+        "ratings.flag_outliers",
         "ratings.refresh",
         "runs.execute",
     ]

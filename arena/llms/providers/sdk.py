@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from arena.llms.types import Message, ModelSpec, ProviderError, StreamEvent
+from arena.llms.types import (
+    API_KEY_ENV_RULE,
+    Message,
+    ModelSpec,
+    ProviderError,
+    StreamEvent,
+    is_allowed_key_env,
+)
 
 # A local server (vLLM, Ollama, llama.cpp) ignores the key, but the SDKs insist on one.
 NO_KEY_PLACEHOLDER = "not-needed"
@@ -50,6 +57,8 @@ def api_key_for(model: ModelSpec) -> str:
     """Read the key at call time, so a rotated key needs no restart."""
     if not model.api_key_env:
         return NO_KEY_PLACEHOLDER
+    if not is_allowed_key_env(model.api_key_env):  # the row may predate the admin's check
+        raise ProviderError(f"the key variable must be named with {API_KEY_ENV_RULE}")
     key = os.environ.get(model.api_key_env, "")
     if not key:
         raise ProviderError(f"environment variable {model.api_key_env} is not set")

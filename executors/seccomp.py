@@ -1,0 +1,139 @@
+"""The bubblewrap sandbox's seccomp filter: a classic BPF program, built here, that bwrap
+loads with `--seccomp FD` just before it executes the program.
+
+Namespaces already keep a program away from the host's files, network and processes;
+the filter takes away the kernel interfaces that sandboxed code has no use for and that
+carry most of the kernel's recent privilege escalations: io_uring, perf events, the
+keyring, eBPF, userfaultfd (it stretches race windows), kexec, kernel modules, every
+way to mount, and ptrace of other processes (process_vm_* included). Each answers EPERM,
+so a program that probes for a feature (libuv probes io_uring) falls back instead of
+dying. Calls of another ABI (x32 numbers on x86_64, `int 0x80` i386 calls) answer
+ENOSYS: their numbers differ, so the list below would not cover them.
+
+Built by hand rather than with libseccomp: the program is 40 instructions, the list is
+the whole policy, and the sandbox then needs no library the host may lack.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import platform
+import struct
+from dataclasses import dataclass
+
+from executors.base import ExecutorUnavailable
+
+# Denied calls and their numbers (x86_64, aarch64), from the kernel's unistd headers.
+DENIED_NUMBERS = {
+    "io_uring_setup": (425, 425),
+    "io_uring_enter": (426, 426),
+    "io_uring_register": (427, 427),
+    "perf_event_open": (298, 241),
+    "keyctl": (250, 219),
+    "add_key": (248, 217),
+    "request_key": (249, 218),
+    "bpf": (321, 280),
+    "userfaultfd": (323, 282),
+    "kexec_load": (246, 104),
+    "kexec_file_load": (320, 294),
+    "init_module": (175, 105),
+    "finit_module": (313, 273),
+    "delete_module": (176, 106),
+    "mount": (165, 40),
+    "umount2": (166, 39),
+    "pivot_root": (155, 41),
+    "move_mount": (429, 429),
+    "open_tree": (428, 428),
+    "fsopen": (430, 430),
+    "fsconfig": (431, 431),
+    "fsmount": (432, 432),
+    "fspick": (433, 433),
+    "mount_setattr": (442, 442),
+    "ptrace": (101, 117),
+    "process_vm_readv": (310, 270),
+    "process_vm_writev": (311, 271),
+    "open_by_handle_at": (304, 265),  # reads host files by handle, past any mount
+    "swapon": (167, 224),
+    "swapoff": (168, 225),
+    "reboot": (169, 142),
+    "acct": (163, 89),
+}
+DENIED = tuple(DENIED_NUMBERS)
+
+
+@dataclass(frozen=True)
+class Abi:
+    audit_arch: int  # AUDIT_ARCH_* as seccomp_data.arch reports it
+    column: int  # its column in DENIED_NUMBERS
+    foreign_from: int | None = None  # numbers from here on belong to another ABI (x32)
+
+    @property
+    def numbers(self) -> dict[str, int]:
+        return {name: numbers[self.column] for name, numbers in DENIED_NUMBERS.items()}
+
+
+X86_64 = Abi(audit_arch=0xC000003E, column=0, foreign_from=0x40000000)  # __X32_SYSCALL_BIT
+AARCH64 = Abi(audit_arch=0xC00000B7, column=1)
+ABIS = {"x86_64": X86_64, "aarch64": AARCH64}
+
+# Classic BPF opcodes (linux/filter.h) and seccomp return values (linux/seccomp.h).
+LD_W_ABS = 0x20
+JEQ_K = 0x15
+JGE_K = 0x35
+RET_K = 0x06
+RET_ALLOW = 0x7FFF0000
+RET_ERRNO = 0x00050000
+OFFSET_NR, OFFSET_ARCH = 0, 4  # in struct seccomp_data
+
+
+def host_abi() -> Abi:
+    machine = platform.machine()
+    if machine not in ABIS:
+        raise ExecutorUnavailable(f"no seccomp filter for {machine}; supported: {sorted(ABIS)}")
+    return ABIS[machine]
+
+
+def _instruction(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
+    return struct.pack("=HBBI", code, jt, jf, k)
+
+
+def build_filter(abi: Abi) -> bytes:
+    """The BPF program: right ABI or ENOSYS; a denied number, EPERM; anything else runs."""
+    numbers = [abi.numbers[name] for name in DENIED]
+    body: list[tuple[int, int]] = []  # (opcode, k) of the checks between the loads and returns
+    if abi.foreign_from is not None:
+        body.append((JGE_K, abi.foreign_from))
+    body += [(JEQ_K, number) for number in numbers]
+    program = [
+        _instruction(LD_W_ABS, OFFSET_ARCH),
+        # Not our ABI: jump over the number load, the checks, ALLOW and EPERM to ENOSYS.
+        _instruction(JEQ_K, abi.audit_arch, jt=0, jf=len(body) + 3),
+        _instruction(LD_W_ABS, OFFSET_NR),
+    ]
+    for index, (code, k) in enumerate(body):
+        to_eperm = len(body) - index  # past the remaining checks and ALLOW
+        if code == JGE_K:  # an x32 number: ENOSYS, one further
+            program.append(_instruction(code, k, jt=to_eperm + 1))
+        else:
+            program.append(_instruction(code, k, jt=to_eperm))
+    program += [
+        _instruction(RET_K, RET_ALLOW),
+        _instruction(RET_K, RET_ERRNO | errno.EPERM),
+        _instruction(RET_K, RET_ERRNO | errno.ENOSYS),
+    ]
+    return b"".join(program)
+
+
+def filter_fd() -> int:
+    """A fresh descriptor holding the host's filter, read from its start: bwrap reads it
+    to the end, so every run gets its own (runs go in parallel). The caller closes it."""
+    program = build_filter(host_abi())
+    fd = os.memfd_create("arena-seccomp", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, program)
+        os.lseek(fd, 0, os.SEEK_SET)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
