@@ -168,6 +168,17 @@ class Stack:
     def prepare(self) -> Stack:
         self.manage("migrate", "-v0")
         self.manage("seed_demo")
+        # Every simulated rater comes from 127.0.0.1, as from behind one proxy: lift the
+        # per-address limits (0: off), as an operator would there; per-rater ones stay.
+        self.manage(
+            "shell",
+            "-c",
+            "from arena.raters.models import RaterLimits as L\n"
+            "limits = L.current()\n"
+            "for name in ('battles_per_ip', 'new_raters_per_ip', 'votes_per_ip', 'runs_per_ip'):\n"
+            "    setattr(limits, name, 0)\n"
+            "limits.save()",
+        )
         return self
 
     def start_web(self) -> None:
