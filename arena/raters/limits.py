@@ -9,6 +9,7 @@ counter), and a rater who keeps within the rates is never refused."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,6 +19,7 @@ from django.core.cache import caches
 from arena.raters.models import Rater, RaterLimits
 
 CACHE = "limits"
+log = logging.getLogger(__name__)
 
 
 class Action(StrEnum):
@@ -85,8 +87,15 @@ def check_rate(action: Action, *, rater: Rater | None, ip: str) -> None:
     if rater is not None and rule.per_rater:
         counters.append((f"{action}:rater:{rater.pk}", getattr(limits, rule.per_rater)))
     for key, limit in counters:
-        count, left_s = _count(key, window_s)
-        if limit and count > limit:
+        if not limit:
+            continue
+        try:
+            count, left_s = _count(key, window_s)
+        except Exception as error:  # the limits cache is down (a Redis restart): a short
+            # spell without rate limits beats refusing every rater; caps still hold
+            log.warning("rate limits not counted, the limits cache failed: %s", error)
+            return
+        if count > limit:
             raise Limited(
                 f"You are going fast: at most {limit} {rule.what} per {limits.window_minutes} "
                 f"minutes{' from one address' if ':ip:' in key else ''}. "

@@ -25,7 +25,7 @@ from tests.stack import PrivatePostgres, PrivateRedis, Stack, wait_until
 pytestmark = [pytest.mark.service, pytest.mark.timeout(600)]
 
 RECOVERY_SHOWN_S = 2.0
-RATER_GONE_S = 4
+RATER_GONE_S = 15  # longer than a web process takes to restart under load
 SLOW_PROMPT = "Write a Python program that prints the first 20 prime numbers."
 # A console program that runs long enough to be killed in the middle.
 SLEEPER = "import time\nfor i in range(120):\n    print(i, flush=True)\n    time.sleep(0.5)\n"
