@@ -223,13 +223,9 @@ def test_a_killed_web_process_loses_no_vote_and_leaves_no_presence_behind(
             # stop once its page has been quiet for RATER_GONE_SECONDS.
             await asyncio.to_thread(
                 wait_until,
-                lambda: (
-                    rows(arena, "SELECT status FROM battles_battle WHERE id = %s", battle_of(left))
-                    == [("void",)]
-                    or "done" in response_states(arena, battle_of(left))
-                ),
+                lambda: not {"pending", "streaming"} & set(response_states(arena, battle_of(left))),
                 RATER_GONE_S + 60,
-                "the abandoned battle to end",
+                "the abandoned battle's answers to end",
             )
 
     asyncio.run(scenario())
