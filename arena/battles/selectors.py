@@ -13,7 +13,7 @@ from arena.battles.services import rerun_refusal, vote_blocker
 from arena.raters.models import Rater
 from arena.runs.models import Execution
 from arena.vocabulary import WINNER_LABELS
-from executors.environments import language_labels
+from executors.environments import detect, run_targets, target_of
 
 
 def battle_for_rater(battle_id: uuid.UUID | str, rater: Rater | None) -> Battle | None:
@@ -37,8 +37,13 @@ class SideView:
         return self.execution.code if self.execution else self.response.code
 
     @property
-    def editor_language(self) -> str:
-        return self.execution.language if self.execution else self.response.code_language
+    def editor_target(self) -> str:
+        """The "Run as" choice of the latest run, else the one detected for the answer."""
+        if self.execution:
+            return target_of(self.execution.language, self.execution.environment)
+        if not self.response.code_language:
+            return ""
+        return target_of(*detect(self.response.code_language, self.response.code))
 
     @property
     def is_streaming(self) -> bool:
@@ -64,7 +69,7 @@ class BattleView:
     revealed: bool
 
     vote_choices = list(WINNER_LABELS.items())
-    languages = sorted(language_labels().items(), key=lambda item: item[1])
+    run_choices = run_targets()
 
     @property
     def can_vote(self) -> bool:

@@ -25,7 +25,7 @@ from arena.raters.models import Rater
 from arena.runs.models import Execution
 from arena.runs.services import execution_create
 from arena.vocabulary import WINNER_LABELS, Winner
-from executors.environments import environment_of, language_labels
+from executors.environments import run_target
 
 GENERATE_JOB = "battles.generate"  # registered in apps.py
 MAX_CODE_CHARS = 100_000
@@ -199,8 +199,10 @@ def response_rerun(*, battle: Battle, response_id: int, code: str, language: str
         raise BattleError("There is no code to run.")
     if len(code) > MAX_CODE_CHARS:
         raise BattleError(f"The code is longer than {MAX_CODE_CHARS:,} characters.")
-    if language not in language_labels():
+    target = run_target(language, code)
+    if target is None:
         raise BattleError("Pick a language from the list.")
+    language, environment = target
     if response.executions.filter(status__in=Execution.UNFINISHED).exists():
         raise BattleError("Wait until the current run finishes.")
     is_edited = code.rstrip() != response.code.rstrip()
@@ -209,7 +211,7 @@ def response_rerun(*, battle: Battle, response_id: int, code: str, language: str
             owner=response,
             code=code,
             language=language,
-            environment=environment_of(language),
+            environment=environment,
             is_edited=is_edited,
         )
         InteractionEvent.objects.create(
@@ -219,6 +221,7 @@ def response_rerun(*, battle: Battle, response_id: int, code: str, language: str
             data={
                 "edited": is_edited,
                 "language": language,
+                "environment": environment,
                 "language_overridden": language != response.code_language,
             },
         )
