@@ -14,6 +14,7 @@ from arena.raters.models import Rater
 from arena.runs.models import Execution
 from arena.vocabulary import WINNER_LABELS
 from executors.environments import detect, run_targets, target_of
+from executors.pages import PREVIEW_SANDBOX
 
 
 def battle_for_rater(battle_id: uuid.UUID | str, rater: Rater | None) -> Battle | None:
@@ -35,6 +36,10 @@ class SideView:
     def editor_code(self) -> str:
         """The code of the latest run (the rater's last edit), else the answer's program."""
         return self.execution.code if self.execution else self.response.code
+
+    @property
+    def editor_stdin(self) -> str:
+        return self.execution.stdin if self.execution else ""
 
     @property
     def editor_target(self) -> str:
@@ -70,6 +75,7 @@ class BattleView:
 
     vote_choices = list(WINNER_LABELS.items())
     run_choices = run_targets()
+    preview_sandbox = PREVIEW_SANDBOX  # the frame's flags, the same as the page's own policy
 
     @property
     def can_vote(self) -> bool:

@@ -14,6 +14,8 @@ import executors
 from arena import jobs
 from arena.runs.models import Artifact, Execution
 from arena.runs.signals import execution_changed
+from executors.environments import APP_ENVIRONMENTS, ENVIRONMENT_LABELS, REACT, VUE
+from executors.pages import build_page
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ def execution_create(
     language: str,
     environment: str,
     is_edited: bool = False,
+    stdin: str = "",
 ) -> Execution:
     with transaction.atomic():
         execution = Execution.objects.create(
@@ -37,17 +40,23 @@ def execution_create(
             language=language,
             environment=environment,
             is_edited=is_edited,
+            stdin=stdin,
         )
-        if execution.is_browser_rendered:
-            # Nothing runs on our side: the preview page is the execution.
+        if execution.is_browser_rendered and environment not in COMPILED:
+            # HTML and Mermaid need no compiler: the page is ready at once.
+            built = build_page(environment, code, language, executors.run)
             now = timezone.now()
             Execution.objects.filter(pk=execution.pk).update(
-                status=Execution.Status.OK, started_at=now, finished_at=now
+                status=Execution.Status.OK, page=built.html, started_at=now, finished_at=now
             )
-            execution.status = Execution.Status.OK
+            execution.status, execution.page = Execution.Status.OK, built.html
         else:
             jobs.enqueue(EXECUTE_JOB, execution.pk)
     return execution
+
+
+# Page environments compiled in the sandbox, by the job.
+COMPILED = frozenset({REACT, VUE})
 
 
 def execution_run(execution_id: int) -> None:
@@ -61,7 +70,17 @@ def execution_run(execution_id: int) -> None:
     execution = Execution.objects.get(pk=execution_id)
     _changed(execution)
     try:
-        _run_in_sandbox(execution)
+        if execution.is_browser_rendered:
+            _build_in_sandbox(execution)
+        elif execution.environment in APP_ENVIRONMENTS:
+            label = ENVIRONMENT_LABELS[execution.environment]
+            _finish(
+                execution_id,
+                status=Execution.Status.SANDBOX_ERROR,
+                error=f"{label}s cannot run here yet.",
+            )
+        else:
+            _run_in_sandbox(execution)
     except Exception:
         log.exception("execution %s crashed", execution_id)
         _finish(execution_id, status=Execution.Status.FAILED, error="The sandbox job failed.")
@@ -72,12 +91,33 @@ def _changed(execution: Execution) -> None:
     execution_changed.send(sender=Execution, execution=execution)
 
 
+def _build_in_sandbox(execution: Execution) -> None:
+    """React and Vue: compile into the page in the sandbox. A failed build is a failure
+    with the compiler's message, never a page."""
+    try:
+        built = build_page(execution.environment, execution.code, execution.language, executors.run)
+    except executors.ExecutorUnavailable as error:
+        _finish(execution.pk, status=Execution.Status.SANDBOX_ERROR, error=str(error))
+        return
+    failed = built.status != "ok"
+    _finish(
+        execution.pk,
+        status=Execution.Status(built.status),
+        page=built.html,
+        stderr=built.log,
+        wall_ms=built.build_ms,
+        error="The build failed." if failed else "",
+    )
+
+
 def _run_in_sandbox(execution: Execution) -> None:
     output = _LiveOutput(execution)
     output.start()
     try:
         result = executors.run(
-            executors.ExecSpec(language=execution.language, code=execution.code),
+            executors.ExecSpec(
+                language=execution.language, code=execution.code, stdin=execution.stdin
+            ),
             on_output=output.feed,
         )
     except executors.ExecutorUnavailable as error:

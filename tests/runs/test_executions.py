@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -67,8 +69,8 @@ def test_a_plot_becomes_an_image_the_rater_can_load(
     assert bob_client.get(url).status_code == 404
 
 
-def test_an_html_answer_is_previewed_in_a_sandboxed_origin(
-    response: Response, alice_client: Client
+def test_an_html_answer_is_served_on_the_preview_origin_only(
+    response: Response, alice_client: Client, settings
 ) -> None:
     execution = execution_create(
         owner=response,
@@ -78,12 +80,107 @@ def test_an_html_answer_is_previewed_in_a_sandboxed_origin(
     )
     execution.refresh_from_db()
     assert execution.status == Execution.Status.OK  # the browser runs it, not us
-    preview = alice_client.get(
-        reverse("arena-run-preview", args=[response.turn.battle_id, execution.pk])
-    )
+    path = f"/p/{execution.preview_token}/"
+    assert execution.preview_url == settings.PREVIEW_ORIGIN + path
+    preview = alice_client.get(path, HTTP_HOST=settings.PREVIEW_HOST)
     assert preview.status_code == 200
-    assert preview["Content-Security-Policy"].startswith("sandbox allow-scripts")
-    assert b"<h1>Hi</h1>" in preview.content
+    policy = preview["Content-Security-Policy"]
+    assert "allow-forms" in policy and "allow-same-origin" in policy
+    assert "allow-top-navigation" not in policy and "allow-popups" not in policy
+    assert "connect-src 'self'" in policy and "frame-ancestors http://127.0.0.1:*" in policy
+    assert "Set-Cookie" not in preview
+    assert b"<h1>Hi</h1>" in preview.content and b"/_vendor/arena-preview.js" in preview.content
+    # a form's post and a reload get the page again, never a page that refuses framing
+    assert alice_client.post(path, HTTP_HOST=settings.PREVIEW_HOST).status_code == 200
+    missing = alice_client.get("/p/not-a-token/", HTTP_HOST=settings.PREVIEW_HOST)
+    assert missing.status_code == 404 and "X-Frame-Options" not in missing
+    assert alice_client.get(path).status_code == 404  # not on the arena's origin
+
+
+def test_the_preview_origin_serves_no_arena_page(alice_client: Client, settings) -> None:
+    assert alice_client.get("/", HTTP_HOST=settings.PREVIEW_HOST).status_code == 404
+    assert alice_client.get("/admin/", HTTP_HOST=settings.PREVIEW_HOST).status_code == 404
+    vendored = alice_client.get("/_vendor/react.js", HTTP_HOST=settings.PREVIEW_HOST)
+    assert vendored.status_code == 200 and vendored["Content-Type"].startswith("text/javascript")
+    # The arena under the preview's host name would share the previews' cookie jar.
+    moved = alice_client.get("/leaderboard/?x=1", HTTP_HOST="localhost:8000")
+    assert moved.status_code == 302 and moved["Location"] == "http://127.0.0.1:8000/leaderboard/?x=1"
+
+
+def test_a_preview_reports_its_telemetry(response: Response, client: Client, settings) -> None:
+    execution = execution_create(
+        owner=response, code="<p>x</p>", language="html", environment="html"
+    )
+    events = [
+        {"kind": "load", "at": "2026-12-01T10:00:00.000Z", "data": {"width": 800}},
+        {"kind": "click", "at": "2026-12-01T10:00:01.500Z", "data": {"x": 3, "y": 4}},
+        {"kind": "shell", "at": "whenever", "data": {}},  # not a kind: dropped
+        {"kind": "key", "at": "not a time", "data": "not a dict"},
+    ]
+    posted = client.post(
+        f"/p/{execution.preview_token}/events",
+        data=json.dumps(events),
+        content_type="application/json",
+        HTTP_HOST=settings.PREVIEW_HOST,
+    )
+    assert posted.status_code == 204
+    stored = list(execution.events.values_list("kind", "data", "client_at"))
+    assert [(kind, data) for kind, data, _ in stored] == [
+        ("load", {"width": 800}),
+        ("click", {"x": 3, "y": 4}),
+        ("key", {}),
+    ]
+    assert stored[1][2] is not None and stored[2][2] is None
+    bad = client.post(
+        f"/p/{execution.preview_token}/events",
+        data="{",
+        content_type="application/json",
+        HTTP_HOST=settings.PREVIEW_HOST,
+    )
+    assert bad.status_code == 400
+
+
+def test_a_react_build_failure_is_stored_as_one_with_the_compilers_message(
+    response: Response,
+) -> None:
+    execution = execution_create(
+        owner=response,
+        code="export default function App() { return <div>; }\n",
+        language="jsx",
+        environment="react",
+    )
+    execution_run(execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == Execution.Status.COMPILE_ERROR
+    assert "error:" in execution.stderr and "App.jsx" in execution.stderr
+    assert execution.page == "" and not execution.has_preview
+
+
+def test_a_react_component_is_built_into_a_page(response: Response) -> None:
+    execution = execution_create(
+        owner=response,
+        code="export default function App() { return <p>Hello</p>; }\n",
+        language="jsx",
+        environment="react",
+    )
+    execution_run(execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == Execution.Status.OK, execution.stderr
+    assert "/_vendor/react.js" in execution.page and "Hello" in execution.page
+
+
+def test_stdin_reaches_the_program(response: Response) -> None:
+    execution = execution_create(
+        owner=response,
+        code="print(input()[::-1])\n",
+        language="python",
+        environment="interpreter",
+        stdin="arena\n",
+    )
+    execution_run(execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == Execution.Status.OK, execution.stderr
+    assert execution.stdout == "anera\n"
 
 
 def test_a_restarted_worker_fails_what_it_left_running(alice: Rater, make_battle) -> None:
