@@ -2,13 +2,23 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from arena.runs.models import Artifact, Execution
+from arena.runs.models import Artifact, Execution, PreviewEvent
 
 
 class ArtifactInline(admin.TabularInline[Artifact, Execution]):
     model = Artifact
     extra = 0
     fields = ("name", "mime", "size", "sha256")
+    readonly_fields = fields
+    can_delete = False
+
+
+class PreviewEventInline(admin.TabularInline[PreviewEvent, Execution]):
+    """What the rater did inside the preview, in order (telemetry of the preview bridge)."""
+
+    model = PreviewEvent
+    extra = 0
+    fields = ("received_at", "client_at", "kind", "data")
     readonly_fields = fields
     can_delete = False
 
@@ -36,5 +46,5 @@ class ExecutionAdmin(admin.ModelAdmin[Execution]):
         "started_at",
         "finished_at",
     )
-    inlines = (ArtifactInline,)
+    inlines = (ArtifactInline, PreviewEventInline)
     list_select_related = ("owner_type",)

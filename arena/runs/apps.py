@@ -13,8 +13,10 @@ class RunsConfig(AppConfig):
         from arena.runs.services import (
             EXECUTE_JOB,
             EXECUTE_TIME_LIMIT_S,
+            SCREENSHOT_JOB,
             execution_run,
             recover_executions,
+            screenshot_take,
         )
 
         jobs.register(
@@ -23,3 +25,5 @@ class RunsConfig(AppConfig):
             recover=recover_executions,
             time_limit_s=EXECUTE_TIME_LIMIT_S,
         )
+        # A screenshot is a nicety: a restarted worker has nothing to fail.
+        jobs.register(SCREENSHOT_JOB, screenshot_take, time_limit_s=EXECUTE_TIME_LIMIT_S)

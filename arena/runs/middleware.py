@@ -27,7 +27,7 @@ class PreviewOriginMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         host = request.get_host()
         if host == settings.PREVIEW_HOST:
-            request.urlconf = PREVIEW_URLCONF
+            request.urlconf = PREVIEW_URLCONF  # type: ignore[attr-defined]  # Django reads it
             return self.get_response(request)
         address = urlsplit(f"//{host}")
         if self.preview_hostname == "127.0.0.1" and address.hostname in LOOPBACK_ALIASES:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from csp.decorators import csp_exempt
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -77,7 +78,7 @@ def _client_time(value: object) -> datetime | None:
 
 
 @require_GET
-def preview_vendor(request: HttpRequest, name: str) -> HttpResponse:
+def preview_vendor(request: HttpRequest, name: str) -> HttpResponseBase:
     """A vendored runtime (React, Vue, Mermaid, Tailwind) or the preview bridge."""
     path = vendor_path(name)
     if path is None:

@@ -10,7 +10,7 @@ from arena import jobs
 from arena.battles.models import Battle, Response
 from arena.raters.models import Rater
 from arena.runs.models import Execution
-from arena.runs.services import execution_create, execution_run
+from arena.runs.services import execution_create, execution_run, screenshot_take
 from arena.runs.signals import execution_changed
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +104,9 @@ def test_the_preview_origin_serves_no_arena_page(alice_client: Client, settings)
     assert vendored.status_code == 200 and vendored["Content-Type"].startswith("text/javascript")
     # The arena under the preview's host name would share the previews' cookie jar.
     moved = alice_client.get("/leaderboard/?x=1", HTTP_HOST="localhost:8000")
-    assert moved.status_code == 302 and moved["Location"] == "http://127.0.0.1:8000/leaderboard/?x=1"
+    assert (
+        moved.status_code == 302 and moved["Location"] == "http://127.0.0.1:8000/leaderboard/?x=1"
+    )
 
 
 def test_a_preview_reports_its_telemetry(response: Response, client: Client, settings) -> None:
@@ -235,7 +237,26 @@ def test_runs_know_nothing_of_battles_any_row_can_own_an_execution(alice: Rater)
 
 
 def test_every_job_is_registered_by_name_with_its_recovery() -> None:
-    assert jobs.names() == ["battles.generate", "exports.run", "ratings.refresh", "runs.execute"]
+    assert jobs.names() == [
+        "battles.generate",
+        "exports.run",
+        "ratings.refresh",
+        "runs.execute",
+        "runs.screenshot",
+    ]
     assert jobs.get("runs.execute").recover is not None
     with pytest.raises(LookupError):
         jobs.enqueue("runs.no-such-job", 1)
+
+
+def test_a_preview_gets_a_screenshot_after_load(response: Response) -> None:
+    execution = execution_create(
+        owner=response,
+        code="<h1 style='color: red'>Screenshot me</h1>",
+        language="html",
+        environment="html",
+    )
+    screenshot_take(execution.pk)
+    shot = execution.artifacts.get(name="screenshot.png")
+    assert shot.mime == "image/png" and bytes(shot.data).startswith(b"\x89PNG")
+    assert shot.size > 1000
