@@ -114,7 +114,7 @@ def load_in_chromium(url: str, *, timeout_s: float, screenshot: str | None) -> P
             page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: uncaught.append(str(e)))
-            if not _ready(page, url, timeout_s):
+            if not wait_until_ready(page, url, timeout_s):
                 return PreviewReport("timeout", console_errors=errors + uncaught)
             text = page.evaluate("() => document.body ? document.body.innerText : ''")
             events = page.evaluate("() => window.__arenaEvents || []")
@@ -132,7 +132,8 @@ def load_in_chromium(url: str, *, timeout_s: float, screenshot: str | None) -> P
     )
 
 
-def _ready(page: Page, url: str, timeout_s: float) -> bool:
+def wait_until_ready(page: Page, url: str, timeout_s: float) -> bool:
+    """Load `url` and wait as the headless preview does; False on timeout."""
     try:
         page.goto(url, wait_until="load", timeout=timeout_s * 1000)
         page.wait_for_function(
