@@ -29,7 +29,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 from executors import pages
-from executors.environments import BROWSER_ENVIRONMENTS, PAGE_LANGUAGES
+from executors.environments import APP_ENVIRONMENTS, BROWSER_ENVIRONMENTS, PAGE_LANGUAGES
 
 CHROMIUM = os.getenv("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -69,9 +69,12 @@ class PreviewReport:
 
 
 def language_for(environment: str, filename: str) -> str:
-    """The page language of FILE for ENV: React's TSX by extension, else the env's own."""
+    """The language of FILE for ENV: React's TSX by extension, Python for apps, else the
+    page language of the environment."""
     if environment == "react":
         return "tsx" if filename.endswith(".tsx") else "jsx"
+    if environment in APP_ENVIRONMENTS:
+        return "python"
     return next(name for name, page in PAGE_LANGUAGES.items() if page.environment == environment)
 
 

@@ -8,8 +8,7 @@ from arena.runs.models import Artifact, Execution, PreviewEvent
 class ArtifactInline(admin.TabularInline[Artifact, Execution]):
     model = Artifact
     extra = 0
-    fields = ("name", "mime", "size", "sha256")
-    readonly_fields = fields
+    fields = readonly_fields = ("name", "mime", "size", "sha256")
     can_delete = False
 
 
@@ -18,8 +17,7 @@ class PreviewEventInline(admin.TabularInline[PreviewEvent, Execution]):
 
     model = PreviewEvent
     extra = 0
-    fields = ("received_at", "client_at", "kind", "data")
-    readonly_fields = fields
+    fields = readonly_fields = ("received_at", "client_at", "kind", "data")
     can_delete = False
 
 

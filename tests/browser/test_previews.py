@@ -238,3 +238,22 @@ def test_stdin_from_the_rater_reaches_the_program(arena, page: Page, battle_with
     expect(page.locator(".side").first.locator("pre.stdout")).to_have_text(
         "Hello, Ada!", timeout=30_000
     )
+
+
+def test_the_offline_demo_answers_a_react_request_with_previews(arena, page: Page) -> None:
+    arena.shell(
+        "from arena.llms.models import LanguageModel as M\n"
+        "M.objects.exclude(name__in=['demo-atlas', 'demo-drizzle']).update(is_active=False)"
+    )
+    page.goto(arena.url + "/")
+    page.get_by_label("Your request").fill(
+        "Make a React counter component with + and - buttons and a reset button"
+    )
+    page.get_by_role("button", name="Start battle").click()
+    runs = page.locator(".run")
+    expect(runs).to_have_count(2, timeout=60_000)
+    expect(page.locator("iframe.preview")).to_have_count(1, timeout=30_000)  # atlas's page
+    expect(page.locator(".run .badge", has_text="Compile Error")).to_have_count(1)  # drizzle
+    frame = page.frame_locator("iframe.preview")
+    frame.get_by_role("button", name="+").click()
+    expect(frame.get_by_text("1", exact=True)).to_be_visible()

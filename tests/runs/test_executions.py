@@ -16,9 +16,15 @@ from arena.runs.signals import execution_changed
 pytestmark = pytest.mark.django_db
 
 
-def run_code(response: Response, code: str, language: str = "python") -> Execution:
+def run_code(
+    response: Response,
+    code: str,
+    language: str = "python",
+    environment: str = "interpreter",
+    stdin: str = "",
+) -> Execution:
     execution = execution_create(
-        owner=response, code=code, language=language, environment="interpreter"
+        owner=response, code=code, language=language, environment=environment, stdin=stdin
     )
     execution_run(execution.pk)
     execution.refresh_from_db()
@@ -145,42 +151,24 @@ def test_a_preview_reports_its_telemetry(response: Response, client: Client, set
 def test_a_react_build_failure_is_stored_as_one_with_the_compilers_message(
     response: Response,
 ) -> None:
-    execution = execution_create(
-        owner=response,
-        code="export default function App() { return <div>; }\n",
-        language="jsx",
-        environment="react",
+    execution = run_code(
+        response, "export default function App() { return <div>; }\n", "jsx", "react"
     )
-    execution_run(execution.pk)
-    execution.refresh_from_db()
     assert execution.status == Execution.Status.COMPILE_ERROR
     assert "error:" in execution.stderr and "App.jsx" in execution.stderr
     assert execution.page == "" and not execution.has_preview
 
 
 def test_a_react_component_is_built_into_a_page(response: Response) -> None:
-    execution = execution_create(
-        owner=response,
-        code="export default function App() { return <p>Hello</p>; }\n",
-        language="jsx",
-        environment="react",
+    execution = run_code(
+        response, "export default function App() { return <p>Hello</p>; }\n", "jsx", "react"
     )
-    execution_run(execution.pk)
-    execution.refresh_from_db()
     assert execution.status == Execution.Status.OK, execution.stderr
     assert "/_vendor/react.js" in execution.page and "Hello" in execution.page
 
 
 def test_stdin_reaches_the_program(response: Response) -> None:
-    execution = execution_create(
-        owner=response,
-        code="print(input()[::-1])\n",
-        language="python",
-        environment="interpreter",
-        stdin="arena\n",
-    )
-    execution_run(execution.pk)
-    execution.refresh_from_db()
+    execution = run_code(response, "print(input()[::-1])\n", stdin="arena\n")
     assert execution.status == Execution.Status.OK, execution.stderr
     assert execution.stdout == "anera\n"
 
