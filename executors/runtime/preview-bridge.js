@@ -38,7 +38,9 @@
     record("click", { x: e.clientX, y: e.clientY, target: (t.tagName || "").toLowerCase(), text: (t.textContent || "").trim().slice(0, 40) });
   }, true);
   document.addEventListener("keydown", function (e) {
-    record("key", { key: e.key.length === 1 || /^(Arrow|Enter|Escape|Backspace|Tab| )/.test(e.key) ? e.key : "other" });
+    // What the rater types into a field stays private: only that a character was typed.
+    var named = /^(Arrow|Enter|Escape|Backspace|Tab|Shift|Control|Alt|Meta|F\d)/.test(e.key);
+    record("key", { key: named || e.key === " " ? e.key : typing(e.target) ? "char" : e.key.slice(0, 1), typing: typing(e.target) });
     if (/^[1-4]$/.test(e.key) && !typing(e.target) && !e.ctrlKey && !e.metaKey && !e.altKey && parent !== window) {
       parent.postMessage({ arena: "preview", type: "key", key: e.key }, "*");
     }
