@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
@@ -71,6 +72,15 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("DEBUG is off but SECRET_KEY is the development default: set it.")
 
 ALLOWED_HOSTS = os.getenv("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+# Previews are served on their own origin, so a page gets storage, forms and reload but
+# never the arena's pages, API or cookies (the isolation argument: arena/runs/README.md).
+# Same site, other origin: browsers deny storage to cross-site frames. Embedded mode: a
+# second port of the same server (arena http://127.0.0.1:8000, previews :8001).
+PREVIEW_PORT = envint("PREVIEW_PORT", 8001)
+PREVIEW_ORIGIN = os.getenv("PREVIEW_ORIGIN", f"http://127.0.0.1:{PREVIEW_PORT}").rstrip("/")
+PREVIEW_HOST = urlsplit(PREVIEW_ORIGIN).netloc
+if urlsplit(PREVIEW_ORIGIN).hostname not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(str(urlsplit(PREVIEW_ORIGIN).hostname))
 CSRF_TRUSTED_ORIGINS = [o for o in os.getenv("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
@@ -95,6 +105,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "arena.runs.middleware.PreviewOriginMiddleware",  # the preview origin serves only previews
     "django.middleware.security.SecurityMiddleware",
     "arena.edge.InvalidCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -277,6 +288,8 @@ MODERATION_API_KEY_ENV = os.getenv("MODERATION_API_KEY_ENV", "OPENAI_API_KEY")
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Pages read the token from the DOM (base.html); no script may read the cookie.
+CSRF_COOKIE_HTTPONLY = True
 # Embedded mode serves plain http on 127.0.0.1; a service behind TLS sets HTTPS=True.
 HTTPS = envbool("HTTPS", "False")
 # How many proxies of the operator's stand in front (0: clients connect directly). Only
@@ -288,6 +301,9 @@ if HTTPS:
     SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 31_536_000)
     if TRUSTED_PROXY_COUNT:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # __Host- cookies can be set only by the arena's exact host: a preview on a sibling
+    # host of the same site cannot plant or shadow them.
+    SESSION_COOKIE_NAME, CSRF_COOKIE_NAME = "__Host-sessionid", "__Host-csrftoken"
 # Admin login lockout (django-axes): after ADMIN_LOGIN_FAILURES wrong passwords from one
 # address, or for one username, logins are refused with 429 for ADMIN_LOCKOUT_MINUTES.
 AUTHENTICATION_BACKENDS = [
@@ -302,6 +318,11 @@ AXES_CLIENT_IP_CALLABLE = "arena.edge.client_ip"  # the arena's one reading of p
 AXES_VERBOSE = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Who may frame a preview: the arena's own pages (its loopback origins in embedded mode).
+PREVIEW_FRAME_ANCESTORS = os.getenv(
+    "PREVIEW_FRAME_ANCESTORS",
+    " ".join(["http://127.0.0.1:*", *CSRF_TRUSTED_ORIGINS]),
+)
 X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -310,7 +331,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF, NONCE],  # CodeMirror injects its layout rules with the nonce
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
-        "frame-src": [SELF],
+        "frame-src": [SELF, PREVIEW_ORIGIN],
         "object-src": [NONE],
         "base-uri": [NONE],
         "form-action": [SELF],

@@ -14,11 +14,6 @@ urlpatterns = [
     path("battles/<uuid:battle_id>/vote", battles.battle_vote, name="arena-battle-vote"),
     path("battles/<uuid:battle_id>/turns", battles.battle_follow_up, name="arena-battle-follow-up"),
     path(
-        "battles/<uuid:battle_id>/runs/<int:execution_id>/preview",
-        battles.run_preview,
-        name="arena-run-preview",
-    ),
-    path(
         "battles/<uuid:battle_id>/artifacts/<int:artifact_id>",
         battles.run_artifact,
         name="arena-run-artifact",

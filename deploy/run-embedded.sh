@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
+# Previews are served on their own origin: a second port of the same server.
+export PREVIEW_PORT="${PREVIEW_PORT:-$((PORT + 1))}"
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
@@ -14,5 +16,5 @@ pip install -q --disable-pip-version-check -e .
 python -m executors setup
 python manage.py migrate -v0
 python manage.py seed_demo
-echo "Code Arena is running on http://$HOST:$PORT/ (Ctrl-C stops it)"
-exec daphne -b "$HOST" -p "$PORT" arena.asgi:application
+echo "Code Arena is running on http://$HOST:$PORT/ (previews on port $PREVIEW_PORT; Ctrl-C stops it)"
+exec daphne -b "$HOST" -p "$PORT" -e "tcp:port=$PREVIEW_PORT:interface=$HOST" arena.asgi:application

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ]; then
   missing=()
-  for pkg in bubblewrap chromium chromium-driver golang-go socat; do
+  for pkg in bubblewrap chromium chromium-driver golang-go socat nodejs npm; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then

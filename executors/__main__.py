@@ -1,4 +1,4 @@
-"""Command line: `python -m executors run|check|setup|cleanup`."""
+"""Command line: `python -m executors run|preview|check|setup|cleanup`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 from executors.backends import get_backend
 from executors.backends.bwrap import BwrapBackend
 from executors.base import ExecResult, ExecSpec, ExecutorUnavailable
+from executors.environments import PREVIEW_ENVIRONMENTS
 from executors.hostcheck import check
+from executors.preview import run_cli as run_preview
 from executors.provision import setup
 
 
@@ -23,6 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--stdin", help="a file whose content is the program's stdin")
     run_parser.add_argument("--json", action="store_true", help="print the ExecResult as JSON")
     run_parser.add_argument("--backend", help="auto, bwrap or docker (default: EXECUTOR_BACKEND)")
+    preview_parser = commands.add_parser(
+        "preview", help="build a page or app, load it in headless Chromium, report (JSON)"
+    )
+    preview_parser.add_argument("file", help="the program's source file")
+    preview_parser.add_argument("--environment", "-e", required=True, choices=PREVIEW_ENVIRONMENTS)
+    preview_parser.add_argument("--timeout", type=float, default=30.0, help="seconds to ready")
+    preview_parser.add_argument("--screenshot", help="write a PNG of the loaded page here")
+    preview_parser.add_argument("--json", action="store_true", help="the report (always JSON)")
+    preview_parser.add_argument("--backend")
     check_parser = commands.add_parser("check", help="report what works on this host")
     check_parser.add_argument("--backend")
     setup_parser = commands.add_parser("setup", help="install the sandbox runtimes")
@@ -32,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "preview":
+            backend = get_backend(args.backend)
+            return run_preview(
+                args.file, args.environment, args.timeout, args.screenshot, backend.run
+            )
         if args.command == "check":
             return _check(args)
         if args.command == "setup":

@@ -16,7 +16,7 @@ from executors.base import Limits
 # In-sandbox locations shared by both backends.
 WORK_DIR = "/work"
 RUST_SYSROOT = "/opt/rust"
-NODE_MODULES = "/opt/node_modules"  # typescript + @types/node
+NODE_MODULES = "/opt/node_modules"  # typescript, @types/node, esbuild, web runtimes
 PYTHON_PACKAGES = "/opt/python-packages"
 PYTHON_SITE = "/opt/arena-site"  # sitecustomize: matplotlib show() saves figures
 # A venv-style prefix (pyvenv.cfg + bin/python3 -> /usr/bin/python3) without system site
@@ -178,6 +178,8 @@ _register(
         run=lambda src, limits: _node_run(src, limits),
         address_space_mb=4096,
         host_tools=("/usr/bin/node",),
+        # esbuild and the Vue compiler for page builds (executors.pages), read-only.
+        mounts=("node-modules",),
     )
 )
 _register(

@@ -7,7 +7,9 @@ world-readable, and is bound read-only into the sandbox:
   matplotlib/    matplotlib's font list (fontlist-v*.json), bound read-only into the
                  sandbox's fresh MPLCONFIGDIR so that no plotting run rebuilds it (0.2 s of
                  CPU on the CI-class host with ~150 fonts, more with more fonts installed)
-  node/          npm install of typescript + @types/node (runtime/node-packages.json)
+  node/          npm install of runtime/node-packages.json: typescript + @types/node for
+                 console programs; esbuild, @vue/compiler-sfc for page builds; react,
+                 react-dom, vue, mermaid, @tailwindcss/browser served to previews
   rust/          a hard-linked copy of the host's rust toolchain when it lives where the
                  sandbox uid cannot read it (root's home is 0700)
 """
@@ -228,7 +230,7 @@ def setup_node(root: str, log: Log) -> None:
     os.makedirs(target, exist_ok=True)
     with open(NODE_PACKAGES) as source, open(os.path.join(target, "package.json"), "w") as out:
         json.dump(json.load(source), out, indent=2)
-    log(f"[node] npm install typescript and @types/node into {target} ...")
+    log(f"[node] npm install {NODE_PACKAGES} into {target} ...")
     subprocess.run(
         [npm, "install", "--no-audit", "--no-fund", "--omit=dev", "--prefix", target],
         check=True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from executors.environments import canonical_language, environment_of
+from executors.environments import canonical_language, detect, is_mermaid
 
 FENCE = re.compile(
     r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)"
@@ -43,7 +43,8 @@ def extract_code(markdown: str) -> ExtractedCode | None:
     language = (canonical_language(tag) if tag else None) or guess_language(body)
     if language is None:
         return None
-    return ExtractedCode(body.rstrip() + "\n", language, environment_of(language))
+    language, environment = detect(language, body)
+    return ExtractedCode(body.rstrip() + "\n", language, environment)
 
 
 def _is_install(tag: str, body: str) -> bool:
@@ -55,16 +56,20 @@ def _is_install(tag: str, body: str) -> bool:
 
 
 def guess_language(code: str) -> str | None:
-    """Content sniffing for untagged fences, most specific signals first."""
+    """Content sniffing for untagged or vaguely tagged fences, most specific signals first.
+    `detect` then refines a web language into React or Vue and Python into an app."""
+    if is_mermaid(code):
+        return "mermaid"
     checks = [
         ("html", r"<!DOCTYPE html|<html[\s>]"),
+        ("vue", r"^\s*<template[\s>]"),
         ("java", r"\bpublic\s+(final\s+)?class\s+\w+|System\.out\.print"),
         ("cpp", r"#include\s*<(iostream|vector|string|map|algorithm)>|std::"),
         ("c", r"#include\s*<stdio\.h>|\bprintf\s*\("),
         ("go", r"^package\s+main\b|\bfmt\.Print"),
         ("rust", r"\bfn\s+main\s*\(\)|println!\("),
         ("typescript", r":\s*(number|string|boolean)\b.*[=;)]|\binterface\s+\w+\s*\{"),
-        ("javascript", r"\bconsole\.log\(|\bfunction\s+\w+\s*\(|=>"),
+        ("javascript", r"\bconsole\.log\(|\bfunction\s+\w+\s*\(|=>|\bimport\s.*\bfrom\s+['\"]"),
         ("bash", r"^#!/bin/(ba)?sh|^\s*echo\s"),
         ("python", r"^\s*(def|import|from)\s|\bprint\("),
     ]

@@ -14,7 +14,8 @@ from arena.battles.services import rerun_refusal, vote_blocker
 from arena.raters.models import Rater
 from arena.runs.models import Execution
 from arena.vocabulary import WINNER_LABELS
-from executors.environments import language_labels
+from executors.environments import detect, run_targets, target_of
+from executors.pages import PREVIEW_SANDBOX
 
 
 def battle_for_rater(battle_id: uuid.UUID | str, rater: Rater | None) -> Battle | None:
@@ -38,8 +39,17 @@ class SideView:
         return self.execution.code if self.execution else self.response.code
 
     @property
-    def editor_language(self) -> str:
-        return self.execution.language if self.execution else self.response.code_language
+    def editor_stdin(self) -> str:
+        return self.execution.stdin if self.execution else ""
+
+    @property
+    def editor_target(self) -> str:
+        """The "Run as" choice of the latest run, else the one detected for the answer."""
+        if self.execution:
+            return target_of(self.execution.language, self.execution.environment)
+        if not self.response.code_language:
+            return ""
+        return target_of(*detect(self.response.code_language, self.response.code))
 
     @property
     def is_streaming(self) -> bool:
@@ -65,7 +75,8 @@ class BattleView:
     revealed: bool
 
     vote_choices = list(WINNER_LABELS.items())
-    languages = sorted(language_labels().items(), key=lambda item: item[1])
+    run_choices = run_targets()
+    preview_sandbox = PREVIEW_SANDBOX  # the frame's flags, the same as the page's own policy
 
     @property
     def can_vote(self) -> bool:

@@ -27,10 +27,11 @@ from arena.raters.models import Rater, RaterLimits
 from arena.runs.models import Execution
 from arena.runs.services import execution_create
 from arena.vocabulary import WINNER_LABELS, Winner
-from executors.environments import environment_of, language_labels
+from executors.environments import run_target
 
 GENERATE_JOB = "battles.generate"  # registered in apps.py
 MAX_CODE_CHARS = 100_000
+MAX_STDIN_CHARS = 100_000  # a console program's standard input, given by the rater
 FEEDBACK_DIMENSIONS = {
     "correctness": "Correctness",
     "efficiency": "Efficiency",
@@ -243,7 +244,9 @@ def rerun_refusal(battle: Battle, response: Response) -> str:
     return ""
 
 
-def response_rerun(*, battle: Battle, response_id: int, code: str, language: str) -> None:
+def response_rerun(
+    *, battle: Battle, response_id: int, code: str, language: str, stdin: str = ""
+) -> None:
     """Edit and re-run: a new execution of the rater's version of one side's program.
     Every run is kept, with its code and whether it was edited."""
     response = Response.objects.filter(pk=response_id, turn__battle=battle).first()
@@ -257,8 +260,12 @@ def response_rerun(*, battle: Battle, response_id: int, code: str, language: str
         raise BattleError("There is no code to run.")
     if len(code) > MAX_CODE_CHARS:
         raise BattleError(f"The code is longer than {MAX_CODE_CHARS:,} characters.")
-    if language not in language_labels():
+    if len(stdin) > MAX_STDIN_CHARS:
+        raise BattleError(f"The input is longer than {MAX_STDIN_CHARS:,} characters.")
+    target = run_target(language, code)
+    if target is None:
         raise BattleError("Pick a language from the list.")
+    language, environment = target
     if response.executions.filter(status__in=Execution.UNFINISHED).exists():
         raise BattleError("Wait until the current run finishes.")
     is_edited = code.rstrip() != response.code.rstrip()
@@ -267,8 +274,9 @@ def response_rerun(*, battle: Battle, response_id: int, code: str, language: str
             owner=response,
             code=code,
             language=language,
-            environment=environment_of(language),
+            environment=environment,
             is_edited=is_edited,
+            stdin=stdin.replace("\r\n", "\n"),
         )
         InteractionEvent.objects.create(
             battle=battle,
@@ -277,6 +285,8 @@ def response_rerun(*, battle: Battle, response_id: int, code: str, language: str
             data={
                 "edited": is_edited,
                 "language": language,
+                "environment": environment,
+                "stdin_chars": len(stdin),
                 "language_overridden": language != response.code_language,
             },
         )

@@ -33,8 +33,8 @@ from arena.llms.models import LanguageModel
 from arena.raters.limits import Action, Limited, check_rate
 from arena.raters.models import ConsentTerms, Rater
 from arena.raters.services import ConsentNeeded, needs_consent, rater_for_request, request_rater
-from arena.runs.models import Artifact, Execution
-from arena.runs.serving import artifact_response, preview_response
+from arena.runs.models import Artifact
+from arena.runs.serving import artifact_response
 from arena.vocabulary import WINNER_LABELS
 
 MY_VOTES_SHOWN = 500
@@ -172,6 +172,7 @@ def battle_rerun(request: HtmxHttpRequest, battle_id: uuid.UUID, response_id: in
             response_id=response_id,
             code=request.POST.get("code", ""),
             language=request.POST.get("language", ""),
+            stdin=request.POST.get("stdin", ""),
         )
     except Limited as error:
         return _limited(_message(request, str(error), status=429), error)
@@ -180,16 +181,6 @@ def battle_rerun(request: HtmxHttpRequest, battle_id: uuid.UUID, response_id: in
     if request.htmx:
         return HttpResponse(status=204)  # the websocket brings the new run
     return HttpResponse(status=303, headers={"Location": battle.get_absolute_url()})
-
-
-@csp_exempt()  # type: ignore[arg-type]  # the answer sets its own, stricter policy
-@require_GET
-def run_preview(request: HttpRequest, battle_id: uuid.UUID, execution_id: int) -> HttpResponse:
-    battle = _viewable_battle(request, battle_id)
-    execution = Execution.objects.filter(pk=execution_id, response__turn__battle=battle).first()
-    if execution is None or not execution.is_browser_rendered:
-        raise Http404("Not found.")
-    return preview_response(execution)
 
 
 @csp_exempt()  # type: ignore[arg-type]  # django-csp types views as request-only

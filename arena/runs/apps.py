@@ -13,8 +13,10 @@ class RunsConfig(AppConfig):
         from arena.runs.services import (
             EXECUTE_JOB,
             EXECUTE_TIME_LIMIT_S,
+            SCREENSHOT_JOB,
             execution_run,
             recover_executions,
+            screenshot_take,
             waiting_executions,
         )
 
@@ -25,4 +27,8 @@ class RunsConfig(AppConfig):
             recover=recover_executions,
             waiting=waiting_executions,
             time_limit_s=EXECUTE_TIME_LIMIT_S,
+        )
+        # A screenshot is a nicety: a restarted worker has nothing to fail.
+        jobs.register(
+            SCREENSHOT_JOB, screenshot_take, queue="execution", time_limit_s=EXECUTE_TIME_LIMIT_S
         )

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import secrets
+
+from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -11,6 +14,11 @@ from executors.environments import (
     INTERPRETER,
     language_labels,
 )
+
+
+def new_preview_token() -> str:
+    """The capability in a preview's URL: unguessable, one per execution."""
+    return secrets.token_urlsafe(24)
 
 
 class Execution(models.Model):
@@ -45,6 +53,9 @@ class Execution(models.Model):
         max_length=30, choices=list(ENVIRONMENT_LABELS.items()), default=INTERPRETER
     )
     is_edited = models.BooleanField(default=False, help_text="The rater changed the code.")
+    stdin = models.TextField(blank=True, help_text="Standard input the rater gave the program.")
+    preview_token = models.CharField(max_length=64, unique=True, default=new_preview_token)
+    page = models.TextField(blank=True, help_text="The built document a preview serves.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     stdout = models.TextField(blank=True)
     stderr = models.TextField(blank=True)
@@ -76,6 +87,15 @@ class Execution(models.Model):
         """A page the rater's browser renders (a preview), not a console run."""
         return self.environment in BROWSER_ENVIRONMENTS
 
+    @property
+    def has_preview(self) -> bool:
+        return self.is_browser_rendered and self.status == self.Status.OK and bool(self.page)
+
+    @property
+    def preview_url(self) -> str:
+        """The page on the preview origin (a different site from the arena's)."""
+        return f"{settings.PREVIEW_ORIGIN}/p/{self.preview_token}/"
+
 
 class Artifact(models.Model):
     """A file the program wrote (a plot, a CSV), size-capped by the executor."""
@@ -96,3 +116,29 @@ class Artifact(models.Model):
     @property
     def is_image(self) -> bool:
         return self.mime in ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
+
+
+class PreviewEvent(models.Model):
+    """What the rater did inside a preview (or what the page did wrong), as the preview
+    bridge reported it (executors/runtime/preview-bridge.js). Research data."""
+
+    class Kind(models.TextChoices):
+        LOAD = "load"
+        CLICK = "click"
+        KEY = "key"
+        SCROLL = "scroll"
+        RESIZE = "resize"
+        ERROR = "error"
+        BLOCKED = "blocked"  # the page tried something its policy forbids
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    data = models.JSONField(default=dict, blank=True)
+    client_at = models.DateTimeField(null=True, blank=True, help_text="The page's clock.")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} in {self.execution}"

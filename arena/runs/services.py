@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 import threading
 from datetime import datetime
 
@@ -16,10 +18,15 @@ from arena import jobs, metrics
 from arena.logs import log_context
 from arena.runs.models import Artifact, Execution
 from arena.runs.signals import execution_changed
+from executors.environments import APP_ENVIRONMENTS, ENVIRONMENT_LABELS, REACT, VUE
+from executors.pages import build_page
+from executors.preview import load_in_chromium, serve_page
 
 log = logging.getLogger(__name__)
 
 EXECUTE_JOB = "runs.execute"  # registered in apps.py
+SCREENSHOT_JOB = "runs.screenshot"
+SCREENSHOT_NAME = "screenshot.png"
 # The sandbox's own wall limit is far shorter; this only catches a wedged job.
 EXECUTE_TIME_LIMIT_S = 120
 
@@ -31,6 +38,7 @@ def execution_create(
     language: str,
     environment: str,
     is_edited: bool = False,
+    stdin: str = "",
 ) -> Execution:
     with transaction.atomic():
         execution = Execution.objects.create(
@@ -39,17 +47,24 @@ def execution_create(
             language=language,
             environment=environment,
             is_edited=is_edited,
+            stdin=stdin,
         )
-        if execution.is_browser_rendered:
-            # Nothing runs on our side: the preview page is the execution.
+        if execution.is_browser_rendered and environment not in COMPILED:
+            # HTML and Mermaid need no compiler: the page is ready at once.
+            built = build_page(environment, code, language, executors.run)
             now = timezone.now()
             Execution.objects.filter(pk=execution.pk).update(
-                status=Execution.Status.OK, started_at=now, finished_at=now
+                status=Execution.Status.OK, page=built.html, started_at=now, finished_at=now
             )
-            execution.status = Execution.Status.OK
+            execution.status, execution.page = Execution.Status.OK, built.html
+            jobs.enqueue(SCREENSHOT_JOB, execution.pk)
         else:
             jobs.enqueue(EXECUTE_JOB, execution.pk)
     return execution
+
+
+# Page environments compiled in the sandbox, by the job.
+COMPILED = frozenset({REACT, VUE})
 
 
 def execution_run(execution_id: int) -> None:
@@ -66,13 +81,27 @@ def execution_run(execution_id: int) -> None:
     ):
         _changed(execution)
         try:
-            _run_in_sandbox(execution)
+            _dispatch(execution)
         except Exception:
             log.exception("execution %s crashed", execution_id)
             _finish(execution_id, status=Execution.Status.FAILED, error="The sandbox job failed.")
         execution.refresh_from_db()  # receivers of the last signal see the stored result
         _changed(execution)
         _count(execution)
+
+
+def _dispatch(execution: Execution) -> None:
+    if execution.is_browser_rendered:
+        _build_in_sandbox(execution)
+    elif execution.environment in APP_ENVIRONMENTS:
+        label = ENVIRONMENT_LABELS[execution.environment]
+        _finish(
+            execution.pk,
+            status=Execution.Status.SANDBOX_ERROR,
+            error=f"{label}s cannot run here yet.",
+        )
+    else:
+        _run_in_sandbox(execution)
 
 
 def _count(execution: Execution) -> None:
@@ -86,12 +115,64 @@ def _changed(execution: Execution) -> None:
     execution_changed.send(sender=Execution, execution=execution)
 
 
+def _build_in_sandbox(execution: Execution) -> None:
+    """React and Vue: compile into the page in the sandbox. A failed build is a failure
+    with the compiler's message, never a page."""
+    try:
+        built = build_page(execution.environment, execution.code, execution.language, executors.run)
+    except executors.ExecutorUnavailable as error:
+        _finish(execution.pk, status=Execution.Status.SANDBOX_ERROR, error=str(error))
+        return
+    failed = built.status != "ok"
+    if not failed:
+        jobs.enqueue(SCREENSHOT_JOB, execution.pk)
+    _finish(
+        execution.pk,
+        status=Execution.Status(built.status),
+        page=built.html,
+        stderr=built.log,
+        wall_ms=built.build_ms,
+        error="The build failed." if failed else "",
+    )
+
+
+def screenshot_take(execution_id: int) -> None:
+    """A PNG of a preview after load, by headless Chromium, kept as an artifact (judges
+    see it). The page is served on loopback with the preview's own headers, so it can
+    reach nothing but its vendored runtimes."""
+    execution = Execution.objects.filter(pk=execution_id).first()
+    if execution is None or not execution.has_preview:
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, SCREENSHOT_NAME)
+        with serve_page(execution.page) as url:
+            report = load_in_chromium(url, timeout_s=SCREENSHOT_TIMEOUT_S, screenshot=path)
+        if report.status == "timeout" or not os.path.exists(path):
+            log.warning("no screenshot of execution %s: %s", execution_id, report.status)
+            return
+        with open(path, "rb") as handle:
+            data = handle.read()
+    Artifact.objects.create(
+        execution_id=execution_id,
+        name=SCREENSHOT_NAME,
+        mime="image/png",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+    )
+
+
+SCREENSHOT_TIMEOUT_S = 20
+
+
 def _run_in_sandbox(execution: Execution) -> None:
     output = _LiveOutput(execution)
     output.start()
     try:
         result = executors.run(
-            executors.ExecSpec(language=execution.language, code=execution.code),
+            executors.ExecSpec(
+                language=execution.language, code=execution.code, stdin=execution.stdin
+            ),
             on_output=output.feed,
         )
     except executors.ExecutorUnavailable as error:

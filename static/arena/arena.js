@@ -62,12 +62,38 @@
   });
 
   // Keys 1-4 vote, when the buttons are enabled and the rater is not typing.
+  function voteKey(key) {
+    const button = document.querySelector('#vote-panel button[data-key="' + key + '"]');
+    if (button && !button.disabled) {
+      button.click();
+      return true;
+    }
+    return false;
+  }
   document.addEventListener("keydown", function (event) {
     if (typingInField(event) || event.ctrlKey || event.metaKey || event.altKey) return;
-    const button = document.querySelector('#vote-panel button[data-key="' + event.key + '"]');
-    if (button && !button.disabled) {
-      event.preventDefault();
-      button.click();
-    }
+    if (voteKey(event.key)) event.preventDefault();
+  });
+  // A preview has the keyboard after a click inside it; its bridge script hands keys 1-4
+  // here. Only messages from one of this page's preview frames count.
+  window.addEventListener("message", function (event) {
+    const data = event.data || {};
+    if (data.arena !== "preview" || data.type !== "key" || !/^[1-4]$/.test(data.key)) return;
+    const frames = Array.from(document.querySelectorAll("iframe.preview"));
+    if (frames.some(function (frame) { return frame.contentWindow === event.source; })) voteKey(data.key);
+  });
+
+  // Preview controls: reload, full screen, width.
+  document.addEventListener("click", function (event) {
+    const box = event.target.closest("[data-preview]");
+    if (!box) return;
+    const frame = box.querySelector("iframe.preview");
+    if (event.target.closest("[data-preview-reload]")) frame.src = frame.src;
+    if (event.target.closest("[data-preview-fullscreen]") && frame.requestFullscreen) frame.requestFullscreen();
+  });
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches("[data-preview-width]")) return;
+    const frame = event.target.closest("[data-preview]").querySelector("iframe.preview");
+    frame.style.width = event.target.value ? event.target.value + "px" : "";
   });
 })();

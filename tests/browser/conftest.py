@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
 class Arena:
     url: str
     env: dict[str, str]
+    preview_origin: str = ""
 
     def shell(self, code: str) -> str:
         """Run Python against the arena's database, as an admin would in `manage.py shell`."""
@@ -74,8 +75,11 @@ def arena(tmp_path: Path) -> Iterator[Arena]:
     }
     # A short absence limit lets the tab-closing test see jobs stop within seconds.
     env.update(DATA_DIR=str(tmp_path), DEBUG="False", RATER_GONE_SECONDS="3")
-    port = free_port()
-    server = Arena(f"http://127.0.0.1:{port}", env)
+    port, preview_port = free_port(), free_port()
+    # Previews on a second port of the same server, as in the quick start.
+    env.update(PREVIEW_PORT=str(preview_port))
+    env.pop("PREVIEW_ORIGIN", None)
+    server = Arena(f"http://127.0.0.1:{port}", env, f"http://127.0.0.1:{preview_port}")
     server.manage("migrate", "-v0")
     server.manage("seed_demo")
     log = (tmp_path / "daphne.log").open("w")
@@ -88,6 +92,8 @@ def arena(tmp_path: Path) -> Iterator[Arena]:
             "127.0.0.1",
             "-p",
             str(port),
+            "-e",
+            f"tcp:port={preview_port}:interface=127.0.0.1",
             "arena.asgi:application",
         ],
         cwd=ROOT,

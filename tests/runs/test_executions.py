@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -11,15 +12,21 @@ from arena import jobs
 from arena.battles.models import Battle, Response
 from arena.raters.models import Rater
 from arena.runs.models import Execution
-from arena.runs.services import execution_create, execution_run
+from arena.runs.services import execution_create, execution_run, screenshot_take
 from arena.runs.signals import execution_changed
 
 pytestmark = pytest.mark.django_db
 
 
-def run_code(response: Response, code: str, language: str = "python") -> Execution:
+def run_code(
+    response: Response,
+    code: str,
+    language: str = "python",
+    environment: str = "interpreter",
+    stdin: str = "",
+) -> Execution:
     execution = execution_create(
-        owner=response, code=code, language=language, environment="interpreter"
+        owner=response, code=code, language=language, environment=environment, stdin=stdin
     )
     execution_run(execution.pk)
     execution.refresh_from_db()
@@ -70,8 +77,8 @@ def test_a_plot_becomes_an_image_the_rater_can_load(
     assert bob_client.get(url).status_code == 404
 
 
-def test_an_html_answer_is_previewed_in_a_sandboxed_origin(
-    response: Response, alice_client: Client
+def test_an_html_answer_is_served_on_the_preview_origin_only(
+    response: Response, alice_client: Client, settings
 ) -> None:
     execution = execution_create(
         owner=response,
@@ -81,12 +88,91 @@ def test_an_html_answer_is_previewed_in_a_sandboxed_origin(
     )
     execution.refresh_from_db()
     assert execution.status == Execution.Status.OK  # the browser runs it, not us
-    preview = alice_client.get(
-        reverse("arena-run-preview", args=[response.turn.battle_id, execution.pk])
-    )
+    path = f"/p/{execution.preview_token}/"
+    assert execution.preview_url == settings.PREVIEW_ORIGIN + path
+    preview = alice_client.get(path, HTTP_HOST=settings.PREVIEW_HOST)
     assert preview.status_code == 200
-    assert preview["Content-Security-Policy"].startswith("sandbox allow-scripts")
-    assert b"<h1>Hi</h1>" in preview.content
+    policy = preview["Content-Security-Policy"]
+    assert "allow-forms" in policy and "allow-same-origin" in policy
+    assert "allow-top-navigation" not in policy and "allow-popups" not in policy
+    assert "connect-src 'self'" in policy and "frame-ancestors http://127.0.0.1:*" in policy
+    assert "Set-Cookie" not in preview
+    assert b"<h1>Hi</h1>" in preview.content and b"/_vendor/arena-preview.js" in preview.content
+    # a form's post and a reload get the page again, never a page that refuses framing
+    assert alice_client.post(path, HTTP_HOST=settings.PREVIEW_HOST).status_code == 200
+    missing = alice_client.get("/p/not-a-token/", HTTP_HOST=settings.PREVIEW_HOST)
+    assert missing.status_code == 404 and "X-Frame-Options" not in missing
+    assert alice_client.get(path).status_code == 404  # not on the arena's origin
+
+
+def test_the_preview_origin_serves_no_arena_page(alice_client: Client, settings) -> None:
+    assert alice_client.get("/", HTTP_HOST=settings.PREVIEW_HOST).status_code == 404
+    assert alice_client.get("/admin/", HTTP_HOST=settings.PREVIEW_HOST).status_code == 404
+    vendored = alice_client.get("/_vendor/react.js", HTTP_HOST=settings.PREVIEW_HOST)
+    assert vendored.status_code == 200 and vendored["Content-Type"].startswith("text/javascript")
+    # The arena under the preview's host name would share the previews' cookie jar.
+    moved = alice_client.get("/leaderboard/?x=1", HTTP_HOST="localhost:8000")
+    assert (
+        moved.status_code == 302 and moved["Location"] == "http://127.0.0.1:8000/leaderboard/?x=1"
+    )
+
+
+def test_a_preview_reports_its_telemetry(response: Response, client: Client, settings) -> None:
+    execution = execution_create(
+        owner=response, code="<p>x</p>", language="html", environment="html"
+    )
+    events = [
+        {"kind": "load", "at": "2026-12-01T10:00:00.000Z", "data": {"width": 800}},
+        {"kind": "click", "at": "2026-12-01T10:00:01.500Z", "data": {"x": 3, "y": 4}},
+        {"kind": "shell", "at": "whenever", "data": {}},  # not a kind: dropped
+        {"kind": "key", "at": "not a time", "data": "not a dict"},
+    ]
+    posted = client.post(
+        f"/p/{execution.preview_token}/events",
+        data=json.dumps(events),
+        content_type="application/json",
+        HTTP_HOST=settings.PREVIEW_HOST,
+    )
+    assert posted.status_code == 204
+    stored = list(execution.events.values_list("kind", "data", "client_at"))
+    assert [(kind, data) for kind, data, _ in stored] == [
+        ("load", {"width": 800}),
+        ("click", {"x": 3, "y": 4}),
+        ("key", {}),
+    ]
+    assert stored[1][2] is not None and stored[2][2] is None
+    bad = client.post(
+        f"/p/{execution.preview_token}/events",
+        data="{",
+        content_type="application/json",
+        HTTP_HOST=settings.PREVIEW_HOST,
+    )
+    assert bad.status_code == 400
+
+
+def test_a_react_build_failure_is_stored_as_one_with_the_compilers_message(
+    response: Response,
+) -> None:
+    execution = run_code(
+        response, "export default function App() { return <div>; }\n", "jsx", "react"
+    )
+    assert execution.status == Execution.Status.COMPILE_ERROR
+    assert "error:" in execution.stderr and "App.jsx" in execution.stderr
+    assert execution.page == "" and not execution.has_preview
+
+
+def test_a_react_component_is_built_into_a_page(response: Response) -> None:
+    execution = run_code(
+        response, "export default function App() { return <p>Hello</p>; }\n", "jsx", "react"
+    )
+    assert execution.status == Execution.Status.OK, execution.stderr
+    assert "/_vendor/react.js" in execution.page and "Hello" in execution.page
+
+
+def test_stdin_reaches_the_program(response: Response) -> None:
+    execution = run_code(response, "print(input()[::-1])\n", stdin="arena\n")
+    assert execution.status == Execution.Status.OK, execution.stderr
+    assert execution.stdout == "anera\n"
 
 
 def test_a_restarted_worker_fails_what_it_left_running(alice: Rater, make_battle) -> None:
@@ -161,7 +247,21 @@ def test_every_job_is_registered_by_name_with_its_recovery() -> None:
         "ratings.flag_outliers",
         "ratings.refresh",
         "runs.execute",
+        "runs.screenshot",
     ]
     assert jobs.get("runs.execute").recover is not None
     with pytest.raises(LookupError):
         jobs.enqueue("runs.no-such-job", 1)
+
+
+def test_a_preview_gets_a_screenshot_after_load(response: Response) -> None:
+    execution = execution_create(
+        owner=response,
+        code="<h1 style='color: red'>Screenshot me</h1>",
+        language="html",
+        environment="html",
+    )
+    screenshot_take(execution.pk)
+    shot = execution.artifacts.get(name="screenshot.png")
+    assert shot.mime == "image/png" and bytes(shot.data).startswith(b"\x89PNG")
+    assert shot.size > 1000

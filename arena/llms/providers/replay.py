@@ -37,6 +37,7 @@ _STOPWORDS = frozenset(
 )
 # Spellings of languages that word tokenisation would otherwise lose or split.
 _ALIASES = {"c++": "cpp", "golang": "go", "js": "javascript", "ts": "typescript", "py": "python"}
+_ALIASES.update({"react": "jsx", "tsx": "jsx"})  # a React request names its page language
 _TOKEN = re.compile(r"c\+\+|[a-z0-9]+")
 _THINK = re.compile(r"\A\s*<think>\n?(.*?)\n?</think>\s*", re.S)
 

@@ -1,0 +1,69 @@
+"""`python -m executors preview`: the stable headless interface, run as tools run it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.browser.test_previews import MERMAID, TSX_COUNTER, VUE_COUNTER
+from tests.cli import run_module
+
+pytestmark = pytest.mark.browser
+
+
+def preview(tmp_path: Path, name: str, code: str, environment: str, *extra: str) -> dict:
+    source = tmp_path / name
+    source.write_text(code)
+    done = run_module(
+        "executors", "preview", str(source), "--environment", environment, "--json", *extra
+    )
+    report = json.loads(done.stdout)
+    assert set(report) == {"status", "text", "console_errors", "build_log", "screenshot", "wall_ms"}
+    assert done.returncode == (0 if report["status"] == "ok" else 1)
+    return report
+
+
+def test_a_tsx_component_is_built_served_and_read_back_with_a_screenshot(tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    report = preview(tmp_path, "App.tsx", TSX_COUNTER, "react", "--screenshot", str(shot))
+    assert report["status"] == "ok", report
+    assert report["text"] == "Clicked 0 times"
+    assert report["console_errors"] == []
+    assert report["screenshot"] == str(shot) and shot.read_bytes().startswith(b"\x89PNG")
+    assert report["wall_ms"] > 0
+
+
+def test_a_vue_component_and_a_diagram_render(tmp_path: Path) -> None:
+    assert preview(tmp_path, "App.vue", VUE_COUNTER, "vue")["text"] == "Clicked 0 times"
+    diagram = preview(tmp_path, "flow.mmd", MERMAID, "mermaid")
+    assert diagram["status"] == "ok" and "Ship it" in diagram["text"]
+
+
+def test_a_build_error_is_reported_with_the_compilers_message(tmp_path: Path) -> None:
+    report = preview(tmp_path, "App.jsx", "export default () => <div>;\n", "react")
+    assert report["status"] == "build_error"
+    assert "App.jsx:2:0: error:" in report["build_log"]
+    assert report["screenshot"] is None
+
+
+def test_a_diagram_that_does_not_parse_is_a_runtime_error(tmp_path: Path) -> None:
+    report = preview(tmp_path, "bad.mmd", "flowchart TD\n  A[open --> B\n", "mermaid")
+    assert report["status"] == "runtime_error"
+    assert any("Mermaid" in error for error in report["console_errors"])
+
+
+def test_a_page_that_reaches_for_the_network_is_blocked(tmp_path: Path) -> None:
+    page = (
+        "<p id=o>start</p><script>fetch('http://127.0.0.1:9/x').then("
+        "() => o.textContent = 'reached', () => o.textContent = 'blocked')</script>"
+    )
+    report = preview(tmp_path, "page.html", page, "html")
+    assert report["text"] == "blocked"
+    assert any("Content Security Policy" in error for error in report["console_errors"])
+
+
+def test_an_app_environment_is_answered_honestly(tmp_path: Path) -> None:
+    report = preview(tmp_path, "app.py", "import streamlit as st\nst.write('hi')\n", "streamlit")
+    assert report["status"] == "sandbox_error" and "not served" in report["build_log"]
