@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ]; then
   missing=()
-  for pkg in bubblewrap chromium chromium-driver golang-go socat nodejs npm; do
+  for pkg in bubblewrap chromium chromium-driver golang-go socat; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
+  # Node.js may come from elsewhere with its own npm (Debian's npm would conflict with it).
+  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "== apt: installing ${missing[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
