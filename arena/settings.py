@@ -271,6 +271,9 @@ EXECUTION_FLUSH_SECONDS = LIVE_RENDER_SECONDS
 # A generation stops when no battle page has been seen this long (no orphaned jobs);
 # open pages send a heartbeat three times per period.
 RATER_GONE_SECONDS = envint("RATER_GONE_SECONDS", 30)
+# `pip install` lines in answers are honoured from the sandbox's preinstalled packages, or
+# from this package index (wheels only) where the operator runs one; never the internet.
+SANDBOX_PIP_INDEX = os.getenv("SANDBOX_PIP_INDEX", "")
 # Research exports: where finished archives live (a persistent volume in service mode).
 EXPORTS_DIR = Path(os.getenv("EXPORTS_DIR", DATA_DIR / "exports"))
 EXPORTS_LICENSE = os.getenv("EXPORTS_LICENSE", "CC-BY-4.0")

@@ -67,6 +67,9 @@ class ExecSpec:
     stdin: str = ""
     files: dict[str, str] = field(default_factory=dict)
     limits: Limits | None = None  # None: the language's profile
+    # Host dir of extra Python packages (executors.packages.install), mounted read-only
+    # behind the preinstalled ones; "" for none.
+    packages_dir: str = ""
 
 
 @dataclass(frozen=True)

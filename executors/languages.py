@@ -19,6 +19,9 @@ RUST_SYSROOT = "/opt/rust"
 NODE_MODULES = "/opt/node_modules"  # typescript, @types/node, esbuild, web runtimes
 PYTHON_PACKAGES = "/opt/python-packages"
 PYTHON_SITE = "/opt/arena-site"  # sitecustomize: matplotlib show() saves figures
+# Packages installed for one run from the operator's index (executors/packages.py); last
+# on the path, so a preinstalled package always wins.
+EXTRA_PACKAGES = "/opt/arena-packages"
 # A venv-style prefix (pyvenv.cfg + bin/python3 -> /usr/bin/python3) without system site
 # packages: the host's dist-packages and their .pth start-up hooks stay out of the sandbox
 # (one such hook imported the runtime's certifi, which cost ~50 ms CPU on every start-up).
@@ -156,7 +159,7 @@ _register(
         source_name=_fixed("main.py"),
         run=lambda src, _l: [PYTHON_BIN, "-u", src],
         env={
-            "PYTHONPATH": f"{PYTHON_SITE}:{PYTHON_PACKAGES}",
+            "PYTHONPATH": f"{PYTHON_SITE}:{PYTHON_PACKAGES}:{EXTRA_PACKAGES}",
             "PYTHONDONTWRITEBYTECODE": "1",  # everything is read-only; setup precompiles
             "PYTHONUNBUFFERED": "1",
             "MPLBACKEND": "Agg",

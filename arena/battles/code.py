@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from executors.environments import canonical_language, detect, is_mermaid
+from executors.packages import requested as requested_packages
 
 FENCE = re.compile(
     r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)"
@@ -28,6 +29,7 @@ class ExtractedCode:
     code: str
     language: str  # a canonical name (executors.environments.language_labels)
     environment: str  # where it runs (executors.environments.ENVIRONMENT_LABELS)
+    packages: tuple[str, ...] = ()  # requirements on the answer's `pip install` lines
 
 
 def extract_code(markdown: str) -> ExtractedCode | None:
@@ -44,7 +46,8 @@ def extract_code(markdown: str) -> ExtractedCode | None:
     if language is None:
         return None
     language, environment = detect(language, body)
-    return ExtractedCode(body.rstrip() + "\n", language, environment)
+    packages = tuple(requested_packages(markdown)) if language == "python" else ()
+    return ExtractedCode(body.rstrip() + "\n", language, environment, packages)
 
 
 def _is_install(tag: str, body: str) -> bool:

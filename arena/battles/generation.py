@@ -188,6 +188,7 @@ def _start_run(response: Response, extracted: ExtractedCode) -> None:
         code=extracted.code,
         language=extracted.language,
         environment=extracted.environment,
+        packages=list(extracted.packages),
     )
 
 

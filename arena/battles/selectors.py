@@ -43,6 +43,11 @@ class SideView:
         return self.execution.stdin if self.execution else ""
 
     @property
+    def editor_packages(self) -> str:
+        """The Python requirements of the latest run, as the rater edits them."""
+        return " ".join(self.execution.packages) if self.execution else ""
+
+    @property
     def editor_target(self) -> str:
         """The "Run as" choice of the latest run, else the one detected for the answer."""
         if self.execution:

@@ -28,10 +28,12 @@ from arena.runs.models import Execution
 from arena.runs.services import execution_create
 from arena.vocabulary import WINNER_LABELS, Winner
 from executors.environments import run_target
+from executors.packages import parse as parse_packages
 
 GENERATE_JOB = "battles.generate"  # registered in apps.py
 MAX_CODE_CHARS = 100_000
 MAX_STDIN_CHARS = 100_000  # a console program's standard input, given by the rater
+MAX_PACKAGES_CHARS = 2_000  # the rater's list of Python requirements for a re-run
 FEEDBACK_DIMENSIONS = {
     "correctness": "Correctness",
     "efficiency": "Efficiency",
@@ -245,7 +247,13 @@ def rerun_refusal(battle: Battle, response: Response) -> str:
 
 
 def response_rerun(
-    *, battle: Battle, response_id: int, code: str, language: str, stdin: str = ""
+    *,
+    battle: Battle,
+    response_id: int,
+    code: str,
+    language: str,
+    stdin: str = "",
+    packages: str = "",
 ) -> None:
     """Edit and re-run: a new execution of the rater's version of one side's program.
     Every run is kept, with its code and whether it was edited."""
@@ -266,6 +274,11 @@ def response_rerun(
     if target is None:
         raise BattleError("Pick a language from the list.")
     language, environment = target
+    requirements, refused = parse_packages(packages[:MAX_PACKAGES_CHARS])
+    if refused:
+        raise BattleError(
+            f"Not a package name: {refused[0][:80]} (write e.g. plotly or rich==13.7)."
+        )
     if response.executions.filter(status__in=Execution.UNFINISHED).exists():
         raise BattleError("Wait until the current run finishes.")
     is_edited = code.rstrip() != response.code.rstrip()
@@ -277,6 +290,7 @@ def response_rerun(
             environment=environment,
             is_edited=is_edited,
             stdin=stdin.replace("\r\n", "\n"),
+            packages=requirements if language == "python" else [],
         )
         InteractionEvent.objects.create(
             battle=battle,

@@ -173,6 +173,7 @@ def battle_rerun(request: HtmxHttpRequest, battle_id: uuid.UUID, response_id: in
             code=request.POST.get("code", ""),
             language=request.POST.get("language", ""),
             stdin=request.POST.get("stdin", ""),
+            packages=request.POST.get("packages", ""),
         )
     except Limited as error:
         return _limited(_message(request, str(error), status=429), error)

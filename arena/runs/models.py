@@ -54,6 +54,12 @@ class Execution(models.Model):
     )
     is_edited = models.BooleanField(default=False, help_text="The rater changed the code.")
     stdin = models.TextField(blank=True, help_text="Standard input the rater gave the program.")
+    packages = models.JSONField(
+        default=list, blank=True, help_text="Python requirements the answer or the rater asked for."
+    )
+    packages_note = models.CharField(
+        max_length=500, blank=True, help_text="Where each requested package came from."
+    )
     preview_token = models.CharField(max_length=64, unique=True, default=new_preview_token)
     page = models.TextField(blank=True, help_text="The built document a preview serves.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)

@@ -19,6 +19,8 @@ from arena.logs import log_context
 from arena.runs.models import Artifact, Execution
 from arena.runs.signals import execution_changed
 from executors.environments import APP_ENVIRONMENTS, ENVIRONMENT_LABELS, REACT, VUE
+from executors.packages import Packages
+from executors.packages import provide as provide_packages
 from executors.pages import build_page
 from executors.preview import load_in_chromium, serve_page
 
@@ -39,6 +41,7 @@ def execution_create(
     environment: str,
     is_edited: bool = False,
     stdin: str = "",
+    packages: list[str] | None = None,
 ) -> Execution:
     with transaction.atomic():
         execution = Execution.objects.create(
@@ -48,6 +51,7 @@ def execution_create(
             environment=environment,
             is_edited=is_edited,
             stdin=stdin,
+            packages=packages or [],
         )
         if execution.is_browser_rendered and environment not in COMPILED:
             # HTML and Mermaid need no compiler: the page is ready at once.
@@ -166,12 +170,16 @@ SCREENSHOT_TIMEOUT_S = 20
 
 
 def _run_in_sandbox(execution: Execution) -> None:
+    extra = _provide_packages(execution)
     output = _LiveOutput(execution)
     output.start()
     try:
         result = executors.run(
             executors.ExecSpec(
-                language=execution.language, code=execution.code, stdin=execution.stdin
+                language=execution.language,
+                code=execution.code,
+                stdin=execution.stdin,
+                packages_dir=extra.directory,
             ),
             on_output=output.feed,
         )
@@ -205,6 +213,16 @@ def _run_in_sandbox(execution: Execution) -> None:
             )
             for a in result.artifacts
         )
+
+
+def _provide_packages(execution: Execution) -> Packages:
+    """The answer's install lines, honoured from the sandbox's own packages or the
+    operator's index (SANDBOX_PIP_INDEX); the page says which came from where."""
+    if execution.language != "python" or not execution.packages:
+        return Packages()
+    extra = provide_packages(list(execution.packages), index=settings.SANDBOX_PIP_INDEX)
+    Execution.objects.filter(pk=execution.pk).update(packages_note=extra.note()[:500])
+    return extra
 
 
 def _finish(execution_id: int, **fields: object) -> None:

@@ -157,6 +157,8 @@ class BwrapBackend:
         work = self._prepare_work_dir(slot, limits)
         write_files(work, {source_name: spec.code, **spec.files}, slot.uid)
         mounts = self.toolchain_mounts(language)
+        if spec.packages_dir:
+            mounts[languages.EXTRA_PACKAGES] = spec.packages_dir
         compile_output = ""
         compile_ms = 0
         if language.compile is not None:

@@ -387,6 +387,10 @@ class DockerBackend:
 
 
 def _unsafe_files(spec: ExecSpec, language: languages.Language) -> str:
+    if spec.packages_dir:
+        # The worker reaches the engine through a proxy without volume access, so a host
+        # directory cannot be mounted; index installs need the bubblewrap backend.
+        return "extra packages from a package index need the bubblewrap backend"
     try:
         for name in spec.files:
             check_relative_name(name)

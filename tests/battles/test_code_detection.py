@@ -177,3 +177,10 @@ def test_a_run_target_names_the_environment_unless_it_is_a_console_program() -> 
     assert target_of("python", "interpreter") == "python"
     assert target_of("python", "gradio") == "gradio"
     assert target_of("tsx", "react") == "react"
+
+
+def test_a_python_answers_install_lines_become_its_runs_packages() -> None:
+    found = extract_code(INSTALL_NOTE + fenced("python", STREAMLIT))
+    assert found is not None and found.packages == ("streamlit", "pandas")
+    page = extract_code(INSTALL_NOTE + fenced("html", "<!DOCTYPE html><p>hi</p>\n"))
+    assert page is not None and page.packages == ()  # pip means nothing to a web page

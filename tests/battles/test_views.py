@@ -333,3 +333,21 @@ def test_the_details_step_is_refused_while_answers_stream(
         headers={"HX-Request": "true"},
     )
     assert step.status_code == 400 and b"Wait until both answers" in step.content
+
+
+def test_a_rerun_takes_the_raters_package_list_and_refuses_what_is_not_a_name(
+    alice: Rater, alice_client: Client, make_battle
+) -> None:
+    from arena.runs.models import Execution
+
+    battle = make_battle(alice)
+    response = Response.objects.filter(turn__battle=battle, side="a").get()
+    url = reverse("arena-response-rerun", args=[battle.id, response.pk])
+    bad = {"code": "print(1)", "language": "python", "packages": "rich https://evil.example/x"}
+    refused = alice_client.post(url, bad, headers={"HX-Request": "true"})
+    assert refused.status_code == 400 and b"Not a package name: https://evil.example/x" in (
+        refused.content
+    )
+    good = {**bad, "packages": "rich, plotly==5.24"}
+    assert alice_client.post(url, good, headers={"HX-Request": "true"}).status_code == 204
+    assert Execution.objects.order_by("pk").last().packages == ["rich", "plotly==5.24"]

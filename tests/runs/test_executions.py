@@ -265,3 +265,31 @@ def test_a_preview_gets_a_screenshot_after_load(response: Response) -> None:
     shot = execution.artifacts.get(name="screenshot.png")
     assert shot.mime == "image/png" and bytes(shot.data).startswith(b"\x89PNG")
     assert shot.size > 1000
+
+
+def test_install_lines_are_honoured_from_the_sandbox_or_the_operators_index(
+    response: Response, settings, tmp_path
+) -> None:
+    from tests.package_index import GREETING, serve_greeting_index
+
+    code = "import numpy, arena_greeting\nprint(arena_greeting.GREETING)\n"
+    wanted = ["numpy", "arena-greeting"]
+    without = execution_create(
+        owner=response, code=code, language="python", environment="interpreter", packages=wanted
+    )
+    execution_run(without.pk)
+    without.refresh_from_db()
+    assert without.status == Execution.Status.RUNTIME_ERROR  # no index: nothing to install from
+    assert "not available" in without.packages_note and "arena-greeting" in without.packages_note
+    assert "preinstalled: numpy" in without.packages_note
+
+    with serve_greeting_index(tmp_path) as index:
+        settings.SANDBOX_PIP_INDEX = index
+        with_index = execution_create(
+            owner=response, code=code, language="python", environment="interpreter", packages=wanted
+        )
+        execution_run(with_index.pk)
+    with_index.refresh_from_db()
+    assert with_index.status == Execution.Status.OK, with_index.stderr
+    assert with_index.stdout == GREETING + "\n"
+    assert "installed from the package index: arena-greeting" in with_index.packages_note
