@@ -83,7 +83,9 @@ build_sandbox() {
 install_seccomp_profile() {
   # Podman's Docker API reads a container's seccomp profile from a path on this host; the
   # backend names it by the digest of the one policy (executors/seccomp.py).
-  log "seccomp profile: $(python3 -m executors seccomp-profile --install "$SECCOMP_DIR")"
+  local path
+  path=$(python3 -m executors seccomp-profile --install "$SECCOMP_DIR")
+  log "seccomp profile: $path"
 }
 
 install_packages

@@ -5,9 +5,9 @@ is a 5xx, refused input stores nothing, and the limits (counted in Redis) refuse
 from __future__ import annotations
 
 import time
-from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
