@@ -17,6 +17,7 @@ import pytest
 
 from executors import ExecResult, ExecSpec
 from executors.backends.bwrap import BwrapBackend
+from executors.backends.docker import DockerBackend
 from executors.base import Backend
 from executors.seccomp import (
     AARCH64,
@@ -33,6 +34,7 @@ from executors.seccomp import (
     host_abi,
     install_oci_profile,
     oci_profile,
+    oci_profile_json,
     oci_profile_name,
 )
 
@@ -225,3 +227,24 @@ def test_the_oci_profile_is_the_same_list(tmp_path: pathlib.Path) -> None:
     assert path.name == oci_profile_name()
     assert json.loads(path.read_text()) == oci_profile(host_abi())
     assert install_oci_profile(tmp_path) == path  # idempotent
+
+
+def test_without_its_profile_on_the_engine_host_no_container_runs(
+    sandbox: Backend, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Podman reads the profile from a file of its host: a missing (or stale: the name is
+    the policy's digest) file fails the run with a clear error, never runs unfiltered."""
+    if not isinstance(sandbox, DockerBackend):
+        return  # bubblewrap builds its filter in the process: there is no file to miss
+    if sandbox.engine.name != "podman":
+        assert sandbox.engine.seccomp_option() == f"seccomp={oci_profile_json()}"
+        return
+    monkeypatch.setenv("EXECUTOR_DOCKER_SECCOMP_DIR", str(tmp_path / "empty"))
+    backend = DockerBackend(sandbox.client, image=sandbox.image, owner=sandbox.owner, warm=0)
+    try:
+        result = backend.run(ExecSpec(language="python", code="print('ran')"))
+    finally:
+        backend.close()
+    assert result.status == "sandbox_error"
+    assert "seccomp" in result.message and oci_profile_name() in result.message
+    assert "ran" not in result.stdout
