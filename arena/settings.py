@@ -313,6 +313,19 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Raters' optional accounts (arena/raters/views.py); the admin has its own sign-in page.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+LOGIN_URL = "arena-login"
+LOGIN_REDIRECT_URL = "arena-my-votes"
+LOGOUT_REDIRECT_URL = "arena-home"
 AXES_FAILURE_LIMIT = envint("ADMIN_LOGIN_FAILURES", 5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("ADMIN_LOCKOUT_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
 from arena import observability
 from arena.battles import views as battles
+from arena.raters import views as raters
 
 urlpatterns = [
     path("", battles.home, name="arena-home"),
     path("battles/new", battles.battle_new, name="arena-battle-new"),
     path("votes/", battles.my_votes, name="arena-my-votes"),
+    path("account/signup", raters.signup, name="arena-signup"),
+    path("account/login", raters.SignInView.as_view(), name="arena-login"),
+    path("account/logout", LogoutView.as_view(), name="arena-logout"),
     path("battles/<uuid:battle_id>/", battles.battle_detail, name="arena-battle"),
     path("battles/<uuid:battle_id>/vote", battles.battle_vote, name="arena-battle-vote"),
     path("battles/<uuid:battle_id>/turns", battles.battle_follow_up, name="arena-battle-follow-up"),

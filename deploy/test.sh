@@ -58,3 +58,9 @@ export EXECUTOR_BACKEND="${EXECUTOR_BACKEND:-bwrap}"
 export ARENA_FORBID_SKIPS=1  # a skipped service, sandbox or browser test is a failure here
 echo "== pytest"
 python -m pytest "$@"
+if [ $# -eq 0 ]; then
+  # The whole suite ran in service configuration; the fuzzers run once more embedded
+  # (SQLite, memory caches and limits, jobs in the process), the other mode.
+  echo "== pytest: the fuzzers in embedded mode"
+  env -u DATABASE_URL -u REDIS_URL python -m pytest tests/web/test_fuzz.py -q
+fi

@@ -1,4 +1,4 @@
-"""Command line: `python -m executors run|preview|check|setup|cleanup`."""
+"""Command line: `python -m executors run|preview|check|setup|cleanup|seccomp-profile`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from executors.environments import PREVIEW_ENVIRONMENTS
 from executors.hostcheck import check
 from executors.preview import run_cli as run_preview
 from executors.provision import setup
+from executors.seccomp import install_oci_profile, oci_profile_json
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     setup_parser = commands.add_parser("setup", help="install the sandbox runtimes")
     setup_parser.add_argument("--only", action="append", choices=["python", "node", "rust"])
     commands.add_parser("cleanup", help="kill leftovers of crashed runs (bwrap backend)")
+    profile_parser = commands.add_parser(
+        "seccomp-profile", help="print the sandbox's seccomp policy as an OCI (Docker) profile"
+    )
+    profile_parser.add_argument(
+        "--install", metavar="DIR", help="write it into DIR for Podman and print its path"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
@@ -52,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.command == "setup":
             return setup(only=args.only)
+        if args.command == "seccomp-profile":
+            print(install_oci_profile(args.install) if args.install else oci_profile_json())
+            return 0
         return _cleanup()
     except ExecutorUnavailable as error:
         print(f"executors: {error}", file=sys.stderr)

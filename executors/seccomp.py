@@ -1,5 +1,7 @@
-"""The bubblewrap sandbox's seccomp filter: a classic BPF program, built here, that bwrap
-loads with `--seccomp FD` just before it executes the program.
+"""The sandbox's seccomp policy, one list for both backends: for bubblewrap a classic BPF
+program, built here, that bwrap loads with `--seccomp FD` just before it executes the
+program; for Docker and Podman the same list as an OCI seccomp profile (`oci_profile`),
+which the engine's runtime compiles with libseccomp and applies to the container.
 
 Namespaces already keep a program away from the host's files, network and processes;
 the filter takes away the kernel interfaces that sandboxed code has no use for and that
@@ -17,10 +19,14 @@ the whole policy, and the sandbox then needs no library the host may lack.
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
 import platform
 import struct
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from executors.base import ExecutorUnavailable
 
@@ -66,6 +72,7 @@ DENIED = tuple(DENIED_NUMBERS)
 class Abi:
     audit_arch: int  # AUDIT_ARCH_* as seccomp_data.arch reports it
     column: int  # its column in DENIED_NUMBERS
+    oci_arch: str  # its name in an OCI profile (libseccomp's)
     foreign_from: int | None = None  # numbers from here on belong to another ABI (x32)
 
     @property
@@ -73,8 +80,10 @@ class Abi:
         return {name: numbers[self.column] for name, numbers in DENIED_NUMBERS.items()}
 
 
-X86_64 = Abi(audit_arch=0xC000003E, column=0, foreign_from=0x40000000)  # __X32_SYSCALL_BIT
-AARCH64 = Abi(audit_arch=0xC00000B7, column=1)
+X86_64 = Abi(
+    audit_arch=0xC000003E, column=0, oci_arch="SCMP_ARCH_X86_64", foreign_from=0x40000000
+)  # __X32_SYSCALL_BIT
+AARCH64 = Abi(audit_arch=0xC00000B7, column=1, oci_arch="SCMP_ARCH_AARCH64")
 ABIS = {"x86_64": X86_64, "aarch64": AARCH64}
 
 # Classic BPF opcodes (linux/filter.h) and seccomp return values (linux/seccomp.h).
@@ -137,3 +146,48 @@ def filter_fd() -> int:
         os.close(fd)
         raise
     return fd
+
+
+# --- the same policy for Docker and Podman ------------------------------------------------
+
+
+def oci_profile(abi: Abi) -> dict[str, Any]:
+    """The list above as an OCI (Docker/Podman) seccomp profile: everything runs but the
+    denied calls, which answer EPERM. Only the host's ABI is listed, so a call of another
+    one (x32, i386) meets the runtime's bad-architecture action and never runs. Calls are
+    named, not numbered: libseccomp knows each architecture's numbers.
+
+    It replaces the engine's default profile. What that default denies beyond this list
+    needs a capability (the containers have none, and no-new-privileges) or is new user
+    namespaces, which the image's launcher refuses with its own filter."""
+    return {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": [abi.oci_arch],
+        "syscalls": [{"names": list(DENIED), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM}],
+    }
+
+
+def oci_profile_json(abi: Abi | None = None) -> str:
+    """The profile as the engine reads it: compact and stable, so its digest names it."""
+    return json.dumps(oci_profile(abi or host_abi()), sort_keys=True, separators=(",", ":"))
+
+
+def oci_profile_name(abi: Abi | None = None) -> str:
+    """A file name that changes with the policy, so an engine host holding an older
+    profile fails to create containers (a clear error) rather than apply stale rules."""
+    digest = hashlib.sha256(oci_profile_json(abi).encode()).hexdigest()[:16]
+    return f"arena-seccomp-{digest}.json"
+
+
+def install_oci_profile(directory: str | Path) -> Path:
+    """Write the host's profile into `directory` on the engine's host (Podman reads a
+    path there, see docker_engine) and return its path. Idempotent."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / oci_profile_name()
+    if not path.exists() or path.read_text() != oci_profile_json():
+        staged = path.with_suffix(".tmp")
+        staged.write_text(oci_profile_json())
+        staged.chmod(0o644)
+        staged.replace(path)
+    return path

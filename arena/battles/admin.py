@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from arena.battles.models import (
+    AgreementSettings,
     Battle,
     InteractionEvent,
     Response,
@@ -14,7 +17,8 @@ from arena.battles.models import (
     Vote,
     VoteAudit,
 )
-from arena.records import ReadOnlyEvidence
+from arena.battles.selectors import agreement_report
+from arena.records import ReadOnlyEvidence, SingletonAdmin
 from arena.runs.models import Execution
 
 
@@ -43,8 +47,18 @@ class BattleAdmin(ReadOnlyEvidence, admin.ModelAdmin[Battle]):
         "language",
         "is_anonymous",
         "sampling_prob",
+        "replay_of",
     )
-    list_filter = ("status", "is_anonymous", "category", "language", "environment", "model_a")
+    list_filter = (
+        "status",
+        "is_anonymous",
+        "sides_swapped",
+        ("replay_of", admin.EmptyFieldListFilter),
+        "category",
+        "language",
+        "environment",
+        "model_a",
+    )
     search_fields = ("id", "turns__prompt", "model_a__name", "model_b__name")
     date_hierarchy = "created_at"
     inlines = (TurnInline, VoteInline)
@@ -144,3 +158,22 @@ class SuggestedPromptAdmin(admin.ModelAdmin[SuggestedPrompt]):
     list_filter = ("category", "language", "is_active")
     list_editable = ("is_active",)
     search_fields = ("text",)
+
+
+@admin.register(AgreementSettings)
+class AgreementSettingsAdmin(SingletonAdmin):
+    """The replay settings, with the agreement they measured below the form."""
+
+    fields = ("replay_share", "replays_per_battle", "updated_at")
+    readonly_fields = ("updated_at",)
+    change_form_template = "battles/admin/agreement.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "report": agreement_report()}
+        return super().change_view(request, object_id, form_url, extra_context=context)

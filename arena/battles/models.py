@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from arena.llms.models import LanguageModel
 from arena.raters.models import Rater
+from arena.records import SingletonSettings
 from arena.runs.models import Execution
 from arena.vocabulary import WINNER_LABELS
 from executors.environments import ENVIRONMENT_LABELS, language_labels
@@ -45,6 +46,14 @@ class Battle(models.Model):
     seen_at = models.DateTimeField(
         default=timezone.now,
         help_text="When an open battle page last said it is there (connect, heartbeat, close).",
+    )
+    # A replay re-serves an earlier battle (its request and both answers) to another rater
+    # for inter-rater agreement; its vote never moves the leaderboards (arena/ratings).
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replays"
+    )
+    sides_swapped = models.BooleanField(
+        default=False, help_text="A replay showing the original's side A on side B."
     )
 
     class Meta:
@@ -222,6 +231,32 @@ class InteractionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} in {self.battle}"
+
+
+class AgreementSettings(SingletonSettings):
+    """How often a new battle re-serves an earlier one to measure inter-rater agreement."""
+
+    replay_share = models.FloatField(
+        default=0.2,
+        help_text=(
+            "Share (0 to 1) of new battles whose request matches an earlier voted battle of "
+            "another rater that are served as that battle again: same request, same two "
+            "answers, sides swapped at random. 0 turns replays off."
+        ),
+    )
+    replays_per_battle = models.PositiveSmallIntegerField(
+        default=2, help_text="At most this many other raters see one battle again."
+    )
+
+    class Meta:
+        verbose_name = "inter-rater agreement"
+        verbose_name_plural = "inter-rater agreement"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(replay_share__gte=0, replay_share__lte=1),
+                name="agreement_replay_share_in_range",
+            ),
+        ]
 
 
 class SuggestedPrompt(models.Model):

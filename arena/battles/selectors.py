@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
+from arena.battles.agreement import Agreement, agreement, fleiss_kappa, in_original_sides
 from arena.battles.models import Battle, Response, Turn, Vote
 from arena.battles.services import rerun_refusal, vote_blocker
 from arena.raters.models import Rater
@@ -127,3 +128,66 @@ def _side_view(battle: Battle, response: Response, revealed: bool) -> SideView:
     label = response.model.name if revealed else f"Model {response.side.upper()}"
     can_rerun = not rerun_refusal(battle, response)
     return SideView(response, runs[-1] if runs else None, label, can_rerun)
+
+
+# --- inter-rater agreement on replayed battles (admin) -------------------------------------
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    """One measure of the report: a group of items and how far their raters agreed."""
+
+    label: str
+    agreement: Agreement
+    kappa: float | None
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    replays: int  # replay battles served
+    replays_voted: int
+    rows: list[AgreementRow]
+    recent: list[tuple[Battle, list[str]]]  # originals with their votes, newest first
+
+
+def agreement_report(recent: int = 20) -> AgreementReport:
+    """Agreement between the raters of each replayed battle: every valid vote on the
+    original and its replays, read in the original's sides. Beside the whole, the
+    original-and-replay pairs split by whether the replay swapped the sides: agreement
+    that drops when sides swap is position bias."""
+    votes = Vote.objects.filter(is_valid=True).filter(
+        Q(battle__replay_of__isnull=False) | Q(battle__replays__isnull=False)
+    )
+    rows = votes.distinct().values_list(
+        "pk", "battle_id", "battle__replay_of_id", "battle__sides_swapped", "winner"
+    )
+    items: dict[uuid.UUID, list[str]] = {}
+    originals: dict[uuid.UUID, str] = {}
+    replay_votes: list[tuple[uuid.UUID, bool, str]] = []
+    for _, battle_id, original_id, swapped, winner in rows:
+        key = original_id or battle_id
+        items.setdefault(key, []).append(in_original_sides(winner, swapped))
+        if original_id is None:
+            originals[battle_id] = winner
+        else:
+            replay_votes.append((original_id, swapped, in_original_sides(winner, swapped)))
+    rows_out = [AgreementRow("all raters of a battle", *_measured(list(items.values())))]
+    for swapped, label in ((False, "original and replay, same sides"), (True, "sides swapped")):
+        pairs = [
+            [originals[original], vote]
+            for original, was_swapped, vote in replay_votes
+            if was_swapped == swapped and original in originals
+        ]
+        rows_out.append(AgreementRow(label, *_measured(pairs)))
+    replays = Battle.objects.filter(replay_of__isnull=False)
+    shown = Battle.objects.filter(pk__in=list(items)).select_related("model_a", "model_b")
+    return AgreementReport(
+        replays=replays.count(),
+        replays_voted=replays.filter(status=Battle.Status.VOTED).count(),
+        rows=rows_out,
+        recent=[(b, items[b.pk]) for b in shown.order_by("-created_at")[:recent]],
+    )
+
+
+def _measured(items: list[list[str]]) -> tuple[Agreement, float | None]:
+    return agreement(items), fleiss_kappa(items)

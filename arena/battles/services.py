@@ -11,13 +11,20 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from arena import jobs, metrics
 from arena.battles import broadcast
 from arena.battles.code import classify_category
-from arena.battles.models import Battle, InteractionEvent, Response, Turn, Vote
+from arena.battles.models import (
+    AgreementSettings,
+    Battle,
+    InteractionEvent,
+    Response,
+    Turn,
+    Vote,
+)
 from arena.battles.sampling import Candidate, NotEnoughModels, sample_pair
 from arena.battles.signals import vote_recorded
 from arena.llms.models import LanguageModel
@@ -75,12 +82,16 @@ def clean_prompt(prompt: str) -> str:
 
 
 def battle_start(*, rater: Rater, prompt: str, category: str = "") -> Battle:
-    """1. validate, 2. draw a pair (not the rater's previous pair, unless it is the only
-    one), 3. store the battle with its first turn, 4. start both generations after commit."""
+    """1. validate, 2. maybe replay an earlier battle of the same request (agreement),
+    else draw a pair (not the rater's previous pair, unless it is the only one), 3. store
+    the battle with its first turn, 4. start both generations after commit."""
     prompt = clean_prompt(prompt)
     if rater.is_blocked:
         raise BattleError("This account cannot start battles.")
     _check_concurrent_battles(rater)
+    source = _replay_source(rater, prompt)
+    if source is not None:
+        return _replay_create(rater, source)
     active = LanguageModel.objects.filter(is_active=True).prefetch_related("battle_targets")
     models = {m.name: m for m in active}
     previous = rater.battles.select_related("model_a", "model_b").order_by("-created_at").first()
@@ -99,6 +110,89 @@ def battle_start(*, rater: Rater, prompt: str, category: str = "") -> Battle:
         )
         _turn_create(battle, 0, prompt)
     return battle
+
+
+def _replay_source(rater: Rater, prompt: str) -> Battle | None:
+    """With the configured chance, an earlier battle to serve again: another rater's,
+    voted (a valid vote), anonymous, one turn, the very same request, not yet replayed to
+    this rater nor as often as allowed. Requests match exactly, so replays come mostly from
+    suggested requests, which many raters pick."""
+    config = AgreementSettings.current()
+    if not config.replay_share or _rng.random() >= config.replay_share:
+        return None
+    candidates = (
+        Battle.objects.filter(
+            status=Battle.Status.VOTED,
+            is_anonymous=True,
+            replay_of__isnull=True,
+            votes__is_valid=True,
+            turns__index=0,
+            turns__prompt=prompt,
+        )
+        .exclude(rater=rater)
+        .exclude(turns__index=1)
+        .exclude(replays__rater=rater)
+        .annotate(replay_count=Count("replays", distinct=True))
+        .filter(replay_count__lt=config.replays_per_battle)
+    )
+    return candidates.order_by("?").first()
+
+
+def _replay_create(rater: Rater, source: Battle) -> Battle:
+    """The source battle again for this rater: its request and both answers as they
+    were, sides swapped with probability 1/2 (as the sampler swaps them), so agreement is
+    measured on the answers, not on where they sat. The programs run again here: the
+    rater judges what they see run, as in any battle."""
+    swapped = _rng.random() < 0.5
+    model_a, model_b = source.model_a, source.model_b
+    if swapped:
+        model_a, model_b = model_b, model_a
+    first_turn = source.turns.get(index=0)
+    with transaction.atomic():
+        battle = Battle.objects.create(
+            rater=rater,
+            model_a=model_a,
+            model_b=model_b,
+            sampling_prob=source.sampling_prob,  # P(a, b) = P(b, a): the same either way
+            category=source.category,
+            language=source.language,
+            environment=source.environment,
+            replay_of=source,
+            sides_swapped=swapped,
+        )
+        turn = Turn.objects.create(battle=battle, index=0, prompt=first_turn.prompt)
+        for answer in first_turn.responses.all():
+            _replay_answer(turn, answer, swapped)
+    return battle
+
+
+def _replay_answer(turn: Turn, answer: Response, swapped: bool) -> None:
+    other = {Response.Side.A: Response.Side.B, Response.Side.B: Response.Side.A}
+    copy = Response.objects.create(
+        turn=turn,
+        side=other[Response.Side(answer.side)] if swapped else answer.side,
+        model=answer.model,
+        status=Response.Status.DONE,
+        text=answer.text,
+        reasoning=answer.reasoning,
+        code=answer.code,
+        code_language=answer.code_language,
+        ttft_ms=answer.ttft_ms,
+        total_ms=answer.total_ms,
+        input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    model_run = answer.executions.filter(is_edited=False).order_by("created_at", "pk").first()
+    if copy.code and model_run is not None:
+        execution_create(
+            owner=copy,
+            code=model_run.code,
+            language=model_run.language,
+            environment=model_run.environment,
+            stdin=model_run.stdin,
+        )
 
 
 def _check_concurrent_battles(rater: Rater) -> None:
@@ -141,6 +235,11 @@ def turn_add(*, battle: Battle, prompt: str) -> Turn:
     prompt = clean_prompt(prompt)
     if battle.status != Battle.Status.ACTIVE:
         raise BattleError("This battle is over; start a new one.")
+    if battle.replay_of_id is not None:
+        raise BattleError(
+            "This battle is shown to several raters as it is, for a second opinion: "
+            "please vote on it, then start a new one to ask more."
+        )
     with transaction.atomic():
         # Lock the battle so two quick follow-ups cannot both take the same index.
         battle = Battle.objects.select_for_update().get(pk=battle.pk)

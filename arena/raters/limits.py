@@ -53,11 +53,14 @@ class Limited(Exception):
 
 
 def network_of(ip: str) -> str:
-    """The counted address: IPv6 clients hold a whole /64, so it counts as one."""
+    """The counted address: IPv6 clients hold a whole /64, so it counts as one. Anything
+    that is not an address (a forwarded-for hop a client wrote, when more proxies are
+    declared than stand in front) counts in one shared bucket: junk cannot mint fresh
+    counters to slip past a per-address limit."""
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
-        return ip or "unknown"
+        return "not-an-address"
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)

@@ -39,11 +39,27 @@ def rater_uuid_from(cookies: Mapping[str, str]) -> str | None:
 
 
 def known_rater(user: Any, cookies: Mapping[str, str]) -> Rater | None:
-    """The rater behind a user and a cookie, if there is one yet."""
+    """The rater behind a user and a cookie, if there is one yet. A cookie names only an
+    anonymous rater: once its browser made it an account's, it is that account's alone
+    (signed out, the browser is anonymous again and starts afresh)."""
     if user is not None and user.is_authenticated:
         return Rater.objects.filter(user=user).first()
     rater_uuid = rater_uuid_from(cookies)
-    return Rater.objects.filter(uuid=rater_uuid).first() if rater_uuid else None
+    if not rater_uuid:
+        return None
+    return Rater.objects.filter(uuid=rater_uuid, user__isnull=True).first()
+
+
+def claim_anonymous_rater(user: Any, cookies: Mapping[str, str]) -> Rater | None:
+    """On sign-up or sign-in: the browser's anonymous rater becomes the account's, with
+    its consent, battles and votes, unless the account has a rater already (one rater per
+    account: the other browser's history then stays with that browser's cookie)."""
+    anonymous = known_rater(None, cookies)
+    if anonymous is None or Rater.objects.filter(user=user).exists():
+        return None
+    Rater.objects.filter(pk=anonymous.pk, user__isnull=True).update(user=user)
+    anonymous.refresh_from_db()
+    return anonymous
 
 
 def request_rater(request: HttpRequest) -> Rater | None:

@@ -42,9 +42,14 @@ DATABASE_STYLE_FEATURES = ("chars", "exec_ok")  # see style_rows
 
 
 def counted_votes() -> QuerySet[Vote]:
-    """Only valid votes on anonymous, finished battles move ratings."""
+    """Only valid votes on anonymous, finished battles move ratings; a replay (a battle
+    served again to measure agreement, arena/battles) repeats its original's sample, so
+    only the original's vote counts."""
     return Vote.objects.filter(
-        is_valid=True, battle__is_anonymous=True, battle__status=Battle.Status.VOTED
+        is_valid=True,
+        battle__is_anonymous=True,
+        battle__status=Battle.Status.VOTED,
+        battle__replay_of__isnull=True,
     )
 
 

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/../.."
 ENGINE_DIR=/run/arena-engine
 SOCKET="$ENGINE_DIR/podman.sock"
 BASE_IMAGE=localhost/arena-base:bookworm
+SECCOMP_DIR="${EXECUTOR_DOCKER_SECCOMP_DIR:-/etc/arena-engine}"
 LANGUAGES="${SANDBOX_LANGUAGES:-python javascript typescript bash}"
 export CONTAINERS_CONF="$PWD/deploy/engine/containers.conf"
 log() { echo "== engine: $*" >&2; }
@@ -79,8 +80,17 @@ build_sandbox() {
   echo "$image"
 }
 
+install_seccomp_profile() {
+  # Podman's Docker API reads a container's seccomp profile from a path on this host; the
+  # backend names it by the digest of the one policy (executors/seccomp.py).
+  local path
+  path=$(python3 -m executors seccomp-profile --install "$SECCOMP_DIR")
+  log "seccomp profile: $path"
+}
+
 install_packages
 start_service
+install_seccomp_profile
 build_base
 IMAGE=$(build_sandbox "$(image_digest)")
-echo "export DOCKER_HOST=unix://$SOCKET EXECUTOR_DOCKER_IMAGE=$IMAGE CONTAINERS_CONF=$CONTAINERS_CONF"
+echo "export DOCKER_HOST=unix://$SOCKET EXECUTOR_DOCKER_IMAGE=$IMAGE CONTAINERS_CONF=$CONTAINERS_CONF EXECUTOR_DOCKER_SECCOMP_DIR=$SECCOMP_DIR"

@@ -1,8 +1,9 @@
 """The Docker backend (production), through the docker SDK, on Docker or Podman.
 
 Each run gets its own never-reused container from the image built by deploy/sandbox/Dockerfile:
-no network, read-only root, a per-run uid, all capabilities dropped, no-new-privileges,
-pids/memory limits, tmpfs /work /tmp /dev/shm, optional gVisor (EXECUTOR_DOCKER_RUNTIME=runsc).
+no network, read-only root, a per-run uid, all capabilities dropped, no-new-privileges, the
+sandbox's seccomp profile (executors/seccomp.py, as for bubblewrap), pids/memory limits, tmpfs
+/work /tmp /dev/shm, optional gVisor (EXECUTOR_DOCKER_RUNTIME=runsc).
 Files go in and come out only through the archive API, never through host paths (the Judge0
 symlink CVEs).
 
@@ -234,7 +235,7 @@ class DockerBackend:
             "network_mode": "none",
             "read_only": True,
             "cap_drop": ["ALL"],
-            "security_opt": ["no-new-privileges"],
+            "security_opt": ["no-new-privileges", self.engine.seccomp_option()],
             "pids_limit": shape.nproc + 1,  # the launcher and the program's nproc
             "mem_limit": memory,
             "memswap_limit": memory,

@@ -6,12 +6,18 @@ meets; everything that depends on which engine answers is decided here, nowhere 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import docker.errors
 
+from executors import seccomp
 from executors.process import StreamCapture
+
+# Where Podman's host keeps the sandbox's seccomp profile (`python -m executors
+# seccomp-profile --install DIR`; deploy/engine/start.sh does it).
+DEFAULT_SECCOMP_DIR = "/etc/arena-engine"
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,16 @@ class EngineProfile:
         user with U; Docker passes uid=/gid= through to the tmpfs mount."""
         owner = "U" if self.name == "podman" else f"uid={uid},gid={uid}"
         return f"size={size_mb}m,{owner}"
+
+    def seccomp_option(self) -> str:
+        """The sandbox's seccomp profile (executors/seccomp.py) as a security option. Docker
+        takes the profile itself; Podman's Docker API reads the value as a path on the
+        engine's host ("opening seccomp profile failed" otherwise), named by the profile's
+        digest: a missing or stale file fails every create, never a run without it."""
+        if self.name == "podman":
+            folder = os.environ.get("EXECUTOR_DOCKER_SECCOMP_DIR", DEFAULT_SECCOMP_DIR)
+            return f"seccomp={os.path.join(folder, seccomp.oci_profile_name())}"
+        return f"seccomp={seccomp.oci_profile_json()}"
 
     def is_not_running(self, error: Exception) -> bool:
         """A kill of a container that has already stopped: Docker answers 409, Podman 500."""

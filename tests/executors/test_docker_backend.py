@@ -17,6 +17,7 @@ from executors import ExecSpec, Limits
 from executors.backends.docker import DockerBackend
 from executors.backends.docker_engine import ExitRecordReader
 from executors.process import StreamCapture
+from executors.seccomp import oci_profile_json
 
 from .fake_docker import FakeEngine, Script
 
@@ -58,7 +59,7 @@ def test_it_creates_a_locked_down_container(engine: FakeEngine, backend: DockerB
     assert host["ReadonlyRootfs"] is True
     assert host["AutoRemove"] is True
     assert host["CapDrop"] == ["ALL"]
-    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["SecurityOpt"] == ["no-new-privileges", f"seccomp={oci_profile_json()}"]
     assert host["PidsLimit"] == 33  # the program's 32 and the launcher
     assert host["Memory"] == 256 * 1024 * 1024
     assert host["MemorySwap"] == 256 * 1024 * 1024

@@ -190,6 +190,7 @@ def test_an_ipv6_client_counts_as_its_whole_64() -> None:
     assert network_of("2001:db8:1:2:aaaa::1") == network_of("2001:db8:1:2:ffff::9")
     assert network_of("2001:db8:1:3::1") != network_of("2001:db8:1:2::1")
     assert network_of("192.0.2.1") == "192.0.2.1"
+    assert network_of("junk\x7f") == network_of("other junk") == network_of("")
 
 
 def test_a_new_raters_first_battle_counts_against_its_own_rate(demo_models: list) -> None:

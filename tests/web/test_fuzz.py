@@ -1,5 +1,8 @@
-"""Hypothesis fuzzing of every form, query parameter and JSON endpoint (embedded mode):
-no answer is a 5xx, and input that is refused stores nothing."""
+"""Hypothesis fuzzing of every form, query parameter and JSON endpoint, in-process: no
+answer is a 5xx, and input that is refused stores nothing. It runs in the mode the
+environment sets: `deploy/test.sh` runs it in service configuration (PostgreSQL, the Redis
+caches and limits) with the whole suite and once more embedded (SQLite, memory caches);
+tests/service/test_fuzz_service.py fuzzes a live service (Daphne, Celery workers)."""
 
 from __future__ import annotations
 
@@ -7,8 +10,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.cache import caches
+from django.db import connection
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from arena.battles.models import Battle, Response, Turn, Vote
@@ -16,40 +22,9 @@ from arena.exports.models import ApiToken, Export
 from arena.raters.models import Rater, RaterLimits
 from arena.runs.models import Execution
 from tests.conftest import client_for
+from tests.fuzzing import FUZZ, json_bodies, params, text
 
 pytestmark = pytest.mark.django_db
-FUZZ = settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-# Any text, control characters, lone surrogates aside (a browser cannot send them),
-# and the shapes a parser might choke on.
-text = st.one_of(
-    st.text(st.characters(exclude_categories=["Cs"]), max_size=60),
-    st.sampled_from(
-        [
-            "9999-12-31",
-            "0001-01-01",
-            "2025-02-30",
-            "-1",
-            "1e309",
-            "NaN",
-            "\x00",
-            "%00",
-            "model_a",
-            "tie",
-            "python",
-            "overall",
-            "language:",
-            "x" * 300,
-            "../../etc/passwd",
-        ]
-    ),
-)
-params = st.dictionaries(
-    st.sampled_from(["scope", "from", "to", "window", "winner", "q", "page", "o"]), text
-)
 
 
 def counts() -> tuple[int, ...]:
@@ -68,6 +43,21 @@ def _no_rate_limits(db: None) -> Iterator[None]:
         },
     )
     yield
+
+
+def test_the_fuzzers_run_in_the_mode_the_environment_sets() -> None:
+    """Service configuration is really in use when it is set: PostgreSQL, and rate limits
+    counted in Redis (a limits cache that fails lets every request through, so a silent
+    fallback would hide a broken service path)."""
+    limits = caches["limits"]
+    if django_settings.REDIS_URL:
+        assert connection.vendor == "postgresql"
+        assert type(limits).__name__ == "RedisCache"
+        limits.set("fuzz-mode-probe", 1)
+        assert limits.get("fuzz-mode-probe") == 1
+    else:
+        assert connection.vendor == "sqlite"
+        assert type(limits).__name__ == "LocMemCache"
 
 
 @given(query=params)
@@ -102,13 +92,7 @@ def test_starting_a_battle_with_any_fields_stores_nothing_unless_accepted(
         assert counts() == before
 
 
-@given(
-    body=st.recursive(
-        st.none() | st.booleans() | st.integers() | text,
-        lambda c: st.lists(c, max_size=3) | st.dictionaries(text, c, max_size=3),
-        max_leaves=8,
-    )
-)
+@given(body=json_bodies)
 @FUZZ
 def test_any_json_body_is_answered_without_a_server_error_and_stores_nothing(
     client: Client, demo_models: list, body: Any
@@ -209,3 +193,41 @@ def test_the_token_api_answers_any_scope_and_header_without_a_server_error(
         except ValueError:  # a header the HTTP client itself cannot send (a newline)
             continue
         assert answer.status_code < 500
+
+
+@given(
+    remote=st.one_of(st.ip_addresses().map(str), text),
+    forwarded=st.one_of(st.none(), text, st.lists(st.ip_addresses().map(str)).map(", ".join)),
+    proxies=st.integers(0, 3),
+)
+@FUZZ
+def test_rate_limits_count_any_client_address_without_a_server_error(
+    client: Client,
+    demo_models: list,
+    settings: Any,
+    remote: str,
+    forwarded: str | None,
+    proxies: int,
+) -> None:
+    """Limits on (in the limits cache: Redis in service mode): whatever address and proxy
+    headers arrive, a start is accepted or refused with 429 and a wait, and a refused one
+    stores nothing."""
+    settings.TRUSTED_PROXY_COUNT = proxies
+    RaterLimits.objects.filter(pk=1).update(battles_per_ip=2, new_raters_per_ip=2)
+    headers = {"X-Forwarded-For": forwarded} if forwarded is not None else {}
+    before = counts()
+    try:
+        answer = client.post(
+            "/battles/new",
+            {"prompt": "Print hello", "consent": "yes"},
+            REMOTE_ADDR=remote,
+            headers=headers,
+        )
+    except ValueError:  # a header the HTTP client itself cannot send (a newline)
+        return
+    assert answer.status_code in (303, 400, 429)
+    if answer.status_code == 429:
+        assert int(answer["Retry-After"]) > 0
+        assert b"You are going fast" in answer.content
+    if answer.status_code != 303:
+        assert counts() == before
