@@ -39,7 +39,10 @@ start_service() {
   log "starting the Docker API service on $SOCKET"
   mkdir -p "$ENGINE_DIR"
   rm -f "$SOCKET"
-  setsid nohup podman system service --time=0 "unix://$SOCKET" >"$ENGINE_DIR/service.log" 2>&1 &
+  # From /: the service outlives this checkout, and a deleted working directory breaks
+  # every container it starts later (conmon inherits it).
+  (cd / && setsid nohup podman system service --time=0 "unix://$SOCKET" \
+    >"$ENGINE_DIR/service.log" 2>&1 &)
   for _ in $(seq 100); do ping_engine && return; sleep 0.1; done
   cat "$ENGINE_DIR/service.log" >&2
   return 1
