@@ -41,8 +41,8 @@ start_service() {
   rm -f "$SOCKET"
   # From /: the service outlives this checkout, and a deleted working directory breaks
   # every container it starts later (conmon inherits it).
-  (cd / && setsid nohup podman system service --time=0 "unix://$SOCKET" \
-    >"$ENGINE_DIR/service.log" 2>&1 &)
+  (cd / && exec setsid nohup podman system service --time=0 "unix://$SOCKET") \
+    </dev/null >"$ENGINE_DIR/service.log" 2>&1 &
   for _ in $(seq 100); do ping_engine && return; sleep 0.1; done
   cat "$ENGINE_DIR/service.log" >&2
   return 1
