@@ -182,12 +182,6 @@ class RunCgroup:
             return None
         return (self._cpu_ns() - self._cpu_baseline_ns) // 1_000_000
 
-    def attach(self, pid: int) -> None:
-        """Move `pid` into every cgroup of the slot; raises OSError when one refuses."""
-        for path in self.procs_files():
-            with open(path, "w") as handle:
-                handle.write(str(pid))
-
     def procs_files(self) -> list[str]:
         return [f"{path}/cgroup.procs" for path in self.dirs]
 

@@ -11,7 +11,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from executors.base import OutputCallback
 
@@ -80,17 +80,8 @@ def supervise(
     on_output: OutputCallback | None,
     kill: Callable[[subprocess.Popen[bytes]], None],
     pass_fds: tuple[int, ...] = (),
-    uid: int | None = None,
-    on_started: Callable[[subprocess.Popen[bytes], float], None] | None = None,
 ) -> Outcome:
-    """Run `argv` (as `uid`, with no supplementary groups, when given) and supervise it.
-    `on_started(proc, deadline)` runs right after the start, before any output is read:
-    the bwrap backend confines the sandbox there while it waits on its block fd."""
     started = time.monotonic()
-    deadline = started + wall_s
-    identity: dict[str, Any] = {}
-    if uid is not None:
-        identity = {"user": uid, "group": uid, "extra_groups": []}
     proc = subprocess.Popen(
         argv,
         stdin=stdin,
@@ -101,16 +92,13 @@ def supervise(
         start_new_session=True,  # one process group to killpg, and no controlling tty
         close_fds=True,  # never leak another run's pipe ends into this sandbox
         pass_fds=pass_fds,
-        **identity,
     )
     outcome = Outcome(
         stdout=StreamCapture("stdout", output_cap, on_output),
         stderr=StreamCapture("stderr", output_cap, on_output),
     )
     try:
-        if on_started is not None:
-            on_started(proc, deadline)
-        _pump(proc, outcome, deadline, kill)
+        _pump(proc, outcome, started + wall_s, kill)
     finally:
         if proc.returncode is None:
             kill(proc)

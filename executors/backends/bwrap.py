@@ -1,22 +1,19 @@
 """The bubblewrap backend (local mode and CI).
 
-Each step runs, as the slot uid (no supplementary groups, set by the spawn itself),
-    prlimit (rlimits) -> bwrap (fresh namespaces, read-only system, private /work,
-    bounded /tmp and /dev/shm, the seccomp filter)
-and bwrap's first sandbox process waits on `--block-fd` while the host moves both of
-bwrap's processes into the slot's cgroups; only then is the program executed. Joining
-the cgroups from outside costs a few writes, where the former chain sh (join) -> prlimit
--> setpriv (drop the uid) -> bwrap cost two more executables per step (executors/README.md).
+Each step runs as
+    launcher (join the slot's cgroups, rlimits, drop to the slot uid; runtime/launch/launch.c)
+    -> bwrap (fresh namespaces, read-only system, private /work, bounded /tmp and /dev/shm,
+       the seccomp filter)
+each step of which closes a hole measured on these hosts (see the comments below and
+executors/README.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import math
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -31,6 +28,7 @@ from executors.base import sandbox_error as make_sandbox_error
 from executors.cgroups import CgroupLayout, RunCgroup, detect
 from executors.files import UnsafeFileName, check_relative_name, collect_artifacts, write_files
 from executors.languages import Language
+from executors.launcher import build_launcher
 from executors.process import Outcome, supervise
 from executors.pyprefix import install_python_prefix, install_site
 from executors.results import StepFacts, classify, split_exit
@@ -55,10 +53,6 @@ class StepResult:
     oom_killed: bool
 
 
-class SandboxStartFailed(Exception):
-    """The sandbox could not be confined before its program would start: nothing ran."""
-
-
 class BwrapBackend:
     name = "bwrap"
 
@@ -79,6 +73,7 @@ class BwrapBackend:
         self.prefix_dir = os.path.join(state, "runtime", "python-prefix")
         self.tmpfs_work = self.root  # confirmed or disproved by the first mount
         self._prepare_state()
+        self.launcher = build_launcher(os.path.join(state, "runtime"))
 
     # -- creation and probing -------------------------------------------------------------
 
@@ -149,8 +144,6 @@ class BwrapBackend:
             return make_sandbox_error("all sandbox slots are busy")
         try:
             return self._run_in_slot(slot, spec, language, source_name, limits, on_output)
-        except SandboxStartFailed as error:
-            return make_sandbox_error(f"could not confine the sandbox: {error}")
         finally:
             self._release(slot)
 
@@ -232,21 +225,13 @@ class BwrapBackend:
         cgroup = RunCgroup(self.cgroups, slot.name) if self.cgroups else None
         if cgroup is not None:
             cgroup.prepare(mem_mb, limits.nproc)
-        memory_cgroup = bool(cgroup and cgroup.memory_dir)
-        uid = slot.uid if slot.uid is not None else os.getuid()
         filter_fd = seccomp.filter_fd()
-        info_read, info_write = os.pipe()
-        block_read, block_write = os.pipe()
-        child_ends = [info_write, block_read]  # ours to close until the sandbox starts
+        uid = slot.uid if slot.uid is not None else os.getuid()
         command = [
-            *_prlimit(limits, cpu_s, mem_mb, memory_cgroup=memory_cgroup),
+            *self._launch(slot, limits, cpu_s, mem_mb, cgroup),
             *self._bwrap_args(work, language, limits, uid, mounts),
             "--seccomp",
             str(filter_fd),
-            "--info-fd",  # the host learns the sandbox's first pid ...
-            str(info_write),
-            "--block-fd",  # ... which waits here, before the program, until confined
-            str(block_read),
             "--",
             *argv,
         ]
@@ -259,21 +244,6 @@ class BwrapBackend:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
 
-        def confine(proc: subprocess.Popen[bytes], deadline: float) -> None:
-            while child_ends:  # the sandbox holds its own copies now
-                os.close(child_ends.pop())
-            child = _read_child_pid(info_read, deadline)
-            if child is None:
-                return  # bwrap failed before creating the sandbox: its exit says why
-            try:  # both of bwrap's processes: the sandbox's forks come from the second
-                for pid in (proc.pid, child):
-                    if cgroup is not None:
-                        cgroup.attach(pid)
-            except OSError as error:  # the block fd stays shut: the program never starts
-                raise SandboxStartFailed(str(error)) from None
-            with contextlib.suppress(BrokenPipeError):
-                os.write(block_write, b"\0")
-
         try:
             outcome = supervise(
                 command,
@@ -283,20 +253,39 @@ class BwrapBackend:
                 output_cap=limits.output_kb * 1024,
                 on_output=on_output,
                 kill=kill,
-                pass_fds=(filter_fd, info_write, block_read),
-                uid=slot.uid,
-                on_started=confine,
+                pass_fds=(filter_fd,),
             )
             oom = cgroup.oom_killed() if cgroup is not None else False
             cpu_ms = cgroup.cpu_ms() if cgroup is not None else None
             if cpu_ms is not None:
                 outcome.cpu_ms = max(outcome.cpu_ms, cpu_ms)
         finally:
-            for fd in (filter_fd, info_read, block_write, *child_ends):
-                os.close(fd)
+            os.close(filter_fd)
             if cgroup is not None:
                 cgroup.doom_all()  # nothing of this step outlives it
         return StepResult(outcome=outcome, oom_killed=oom)
+
+    def _launch(
+        self, slot: Slot, limits: Limits, cpu_s: float, mem_mb: int, cgroup: RunCgroup | None
+    ) -> list[str]:
+        """The launcher's arguments (runtime/launch/launch.c), up to and with `--`."""
+        address_space = 0
+        if cgroup is None or cgroup.memory_dir is None:
+            # No memory cgroup: RLIMIT_AS is the only memory bound (JITs reserve more address
+            # space than they use, hence the per-language address_space_mb).
+            address_space = max(limits.address_space_mb or 0, mem_mb) * 1024 * 1024
+        return [
+            self.launcher,
+            str(slot.uid if slot.uid is not None else -1),
+            str(max(1, math.ceil(cpu_s))),  # soft = hard: SIGKILL, not a catchable SIGXCPU
+            str(limits.nproc),
+            str(limits.fsize_mb * 1024 * 1024),
+            str(limits.nofile),
+            str(address_space),
+            # Joined first, before anything runs, so nothing forks outside them.
+            *(cgroup.procs_files() if cgroup is not None else []),
+            "--",
+        ]
 
     def _bwrap_args(
         self, work: str, language: Language, limits: Limits, uid: int, mounts: dict[str, str]
@@ -531,44 +520,6 @@ def _mount_tmpfs(path: str, size_mb: int, uid: int | None) -> bool:
     options = f"size={size_mb}m,nr_inodes=4096,mode=0700{owner}".encode()
     flags = _MS_NOSUID | _MS_NODEV
     return bool(_libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, options) == 0)
-
-
-def _prlimit(limits: Limits, cpu_s: float, mem_mb: int, *, memory_cgroup: bool) -> list[str]:
-    """prlimit(1), run as the slot uid, lowering its own limits before it executes bwrap
-    (this host's root lacks CAP_SYS_RESOURCE, so the limits of another uid's processes
-    cannot be set from outside)."""
-    command = [
-        "/usr/bin/prlimit",
-        f"--cpu={max(1, math.ceil(cpu_s))}",  # soft = hard: SIGKILL, not a catchable SIGXCPU
-        f"--nproc={limits.nproc}",
-        f"--fsize={limits.fsize_mb * 1024 * 1024}",
-        f"--nofile={limits.nofile}",
-        "--core=0",
-    ]
-    if not memory_cgroup:
-        # No memory cgroup: RLIMIT_AS is the only memory bound (JITs reserve more address
-        # space than they use, hence the per-language address_space_mb).
-        address_space = max(limits.address_space_mb or 0, mem_mb)
-        command.append(f"--as={address_space * 1024 * 1024}")
-    return [*command, "--"]
-
-
-def _read_child_pid(info_fd: int, deadline: float) -> int | None:
-    """The sandbox's first pid from bwrap's --info-fd JSON (`{"child-pid": N, ...}`),
-    or None when bwrap exits without one."""
-    data = b""
-    while b"}" not in data:
-        ready, _, _ = select.select([info_fd], [], [], max(deadline - time.monotonic(), 0))
-        if not ready:
-            raise SandboxStartFailed("bubblewrap did not start the sandbox in time")
-        chunk = os.read(info_fd, 4096)
-        if not chunk:
-            return None
-        data += chunk
-    try:
-        return int(json.loads(data)["child-pid"])
-    except (ValueError, KeyError, TypeError):
-        raise SandboxStartFailed(f"unexpected bubblewrap info: {data[:200]!r}") from None
 
 
 def _facts(step: StepResult, limits: Limits, compile_step: bool) -> StepFacts:
