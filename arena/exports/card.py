@@ -265,8 +265,8 @@ def _privacy_section() -> list[str]:
         "across releases. Reason texts are scrubbed of e-mail and IP addresses and staff "
         f"user names. Interaction event data keeps only: {', '.join(EVENT_DATA_KEYS)}. "
         "Preview telemetry (clicks, keys, scrolls, errors inside web previews) keeps only: "
-        f"{', '.join(PREVIEW_EVENT_DATA_KEYS)}; a typed character is only `char`, never "
-        "what it was. "
+        f"{', '.join(PREVIEW_EVENT_DATA_KEYS)}; a character typed into a field is only "
+        "`char`. "
         f"Program output is capped at {OUTPUT_MAX_CHARS:,} characters per stream.",
         "",
     ]
