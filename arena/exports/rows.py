@@ -186,7 +186,12 @@ def _among(column: tuple[str, str], lookup: str, values: Sequence[Any]) -> Q | R
     if not values or connection.vendor != "postgresql":
         return Q(**{f"{lookup}__in": list(values)})
     table, name = column
-    return RawSQL(f'"{table}"."{name}" = ANY(%s)', (list(values),), output_field=BooleanField())
+    # As one array literal: psycopg dumps a Python list element by element in Python.
+    kind = "uuid" if isinstance(values[0], uuid.UUID) else "bigint"
+    literal = "{" + ",".join(map(str, values)) + "}"
+    return RawSQL(
+        f'"{table}"."{name}" = ANY(%s::{kind}[])', (literal,), output_field=BooleanField()
+    )
 
 
 class Scrubber:
@@ -244,6 +249,7 @@ def _row(
     vote: VoteRecord, details: BattleDetails, rater_id: Callable[[uuid.UUID], str], scrub: Scrubber
 ) -> dict[str, Any]:
     battle_id = vote.battle_id
+    key = battle_id.int
     voter = (vote.rater__user__username, vote.rater__user__email)
     created = _moment(vote.created)
     return {
@@ -257,12 +263,12 @@ def _row(
         "winner": ARENA_WINNER[vote.winner],
         "vote": vote.winner,
         "feedback": _feedback(vote.feedback),
-        "turn": len(details.turns.get(battle_id, [])),
-        "conversation_a": details.conversation(battle_id, "a"),
-        "conversation_b": details.conversation(battle_id, "b"),
-        "responses": details.responses.get(battle_id, []),
-        "executions": details.executions.get(battle_id, []),
-        "events": details.events.get(battle_id, []),
+        "turn": len(details.turns.get(key, [])),
+        "conversation_a": details.conversation(key, "a"),
+        "conversation_b": details.conversation(key, "b"),
+        "responses": details.responses.get(key, []),
+        "executions": details.executions.get(key, []),
+        "events": details.events.get(key, []),
         "category": vote.battle__category,
         "language": vote.battle__language,
         "environment": vote.battle__environment,
@@ -292,15 +298,16 @@ def _iso(moment: datetime) -> str:
 
 class BattleDetails:
     """Turns, answers, runs (with their preview telemetry) and events of a set of
-    battles, grouped by battle id."""
+    battles, grouped by battle: keyed by `battle_id.int`, since hashing and comparing
+    UUID objects is Python code (several dict look-ups per row)."""
 
     def __init__(self) -> None:
-        self.turns: dict[uuid.UUID, list[tuple[int, str]]] = defaultdict(list)
-        self.texts: dict[tuple[uuid.UUID, int, str], str] = {}
-        self.responses: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-        self.executions: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-        self.events: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-        self._where: dict[int, tuple[uuid.UUID, str, int]] = {}  # response id -> battle, side, turn
+        self.turns: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        self.texts: dict[tuple[int, int, str], str] = {}
+        self.responses: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self.executions: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self.events: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self._where: dict[int, tuple[int, str, int]] = {}  # response id -> battle, side, turn
         self._previews: dict[int, list[dict[str, Any]]] = {}  # execution id -> its telemetry
 
     @classmethod
@@ -314,12 +321,12 @@ class BattleDetails:
         details._load_events(ids)
         return details
 
-    def conversation(self, battle_id: uuid.UUID, side: str) -> list[dict[str, str]]:
+    def conversation(self, key: int, side: str) -> list[dict[str, str]]:
         messages: list[dict[str, str]] = []
-        for index, prompt in self.turns.get(battle_id, []):
+        for index, prompt in self.turns.get(key, []):
             messages.append({"role": "user", "content": prompt})
             messages.append(
-                {"role": "assistant", "content": self.texts.get((battle_id, index, side), "")}
+                {"role": "assistant", "content": self.texts.get((key, index, side), "")}
             )
         return messages
 
@@ -330,17 +337,17 @@ class BattleDetails:
             .annotate(turn_index=F("index"))
         )
         for turn in select(rows, TurnRecord):
-            self.turns[turn.battle_id].append((turn.turn_index, turn.prompt))
+            self.turns[turn.battle_id.int].append((turn.turn_index, turn.prompt))
 
     def _load_responses(self, ids: list[uuid.UUID]) -> None:
         rows = Response.objects.filter(
             _among(("battles_turn", "battle_id"), "turn__battle_id", ids)
         ).order_by("turn__battle_id", "turn__index", "side")
         for response in select(rows, ResponseRecord):
-            battle_id, index, side = response.turn__battle_id, response.turn__index, response.side
-            self._where[response.pk] = (battle_id, side, index)
-            self.texts[(battle_id, index, side)] = response.text
-            self.responses[battle_id].append(
+            key, index, side = response.turn__battle_id.int, response.turn__index, response.side
+            self._where[response.pk] = (key, side, index)
+            self.texts[(key, index, side)] = response.text
+            self.responses[key].append(
                 {
                     "side": side,
                     "turn": index,
@@ -374,9 +381,9 @@ class BattleDetails:
             .order_by("created_at", "pk")
         )
         for run in select(rows, ExecutionRecord):
-            battle_id, side, index = self._where[run.owner_id]
+            key, side, index = self._where[run.owner_id]
             previews = self._previews[run.pk] = []  # filled by _load_preview_events
-            self.executions[battle_id].append(
+            self.executions[key].append(
                 {
                     "side": side,
                     "turn": index,
@@ -429,7 +436,7 @@ class BattleDetails:
         for event in select(rows, EventRecord):
             where = self._where.get(event.response_id) if event.response_id else None
             _, side, index = where or (None, None, None)  # battle-level events have no side
-            self.events[event.battle_id].append(
+            self.events[event.battle_id.int].append(
                 {
                     "kind": event.kind,
                     "side": side,
