@@ -16,7 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from arena.exports.schema import EVENT_DATA_KEYS, FIELDS, OUTPUT_MAX_CHARS, SCHEMA_ID
+from arena.exports.schema import (
+    EVENT_DATA_KEYS,
+    FIELDS,
+    OUTPUT_MAX_CHARS,
+    PREVIEW_EVENT_DATA_KEYS,
+    SCHEMA_ID,
+)
 
 CARD_NAME = "README.md"
 MANIFEST_NAME = "manifest.json"
@@ -258,6 +264,9 @@ def _privacy_section() -> list[str]:
         "of an internal id keyed with a secret drawn for this release, so ids do not link "
         "across releases. Reason texts are scrubbed of e-mail and IP addresses and staff "
         f"user names. Interaction event data keeps only: {', '.join(EVENT_DATA_KEYS)}. "
+        "Preview telemetry (clicks, keys, scrolls, errors inside web previews) keeps only: "
+        f"{', '.join(PREVIEW_EVENT_DATA_KEYS)}; a character typed into a field is only "
+        "`char`. "
         f"Program output is capped at {OUTPUT_MAX_CHARS:,} characters per stream.",
         "",
     ]

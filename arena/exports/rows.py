@@ -16,29 +16,40 @@ import hmac
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache, partial
 from itertools import islice
 from typing import Any, NamedTuple, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import F, QuerySet
-from django.db.models.functions import Length, Substr
+from django.db import connection
+from django.db.models import BooleanField, F, Q, QuerySet, TextField
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Length, Substr
 from django.db.models.lookups import GreaterThan
 
 from arena.battles.models import InteractionEvent, Response, Turn, Vote
-from arena.exports.schema import ARENA_WINNER, EVENT_DATA_KEYS, OUTPUT_MAX_CHARS, SCHEMA_ID
+from arena.exports.schema import (
+    ARENA_WINNER,
+    EVENT_DATA_KEYS,
+    OUTPUT_MAX_CHARS,
+    PREVIEW_EVENT_DATA_KEYS,
+    SCHEMA_ID,
+)
 from arena.exports.writers import dumps
-from arena.runs.models import Artifact, Execution
+from arena.runs.models import Artifact, Execution, PreviewEvent
 
 CHUNK_SIZE = 1_000  # votes per bulk fetch: fewer round trips, memory still small
+RATER_CACHE = 16_384  # pseudonyms kept (~4 MB)
 
 Record = TypeVar("Record", bound=NamedTuple)
 
 
 class VoteRecord(NamedTuple):
-    """What is read per vote. Field names are the ORM paths selected (see `select`)."""
+    """What is read per vote. Field names are the ORM paths selected (see `select`);
+    times are annotated as text (see `_moment`)."""
 
     pk: int
     battle_id: uuid.UUID
@@ -46,7 +57,7 @@ class VoteRecord(NamedTuple):
     feedback: Any
     is_valid: bool
     invalid_reason: str
-    created_at: datetime
+    created: str
     rater__uuid: uuid.UUID
     rater__user__username: str | None  # only to scrub the voter's own name from reasons
     rater__user__email: str | None  # likewise
@@ -60,7 +71,7 @@ class VoteRecord(NamedTuple):
     battle__environment: str
     battle__status: str
     battle__void_reason: str
-    battle__created_at: datetime
+    battle_created: str
 
 
 class TurnRecord(NamedTuple):
@@ -103,7 +114,7 @@ class ExecutionRecord(NamedTuple):
     stderr_truncated: bool
     out_cut: bool  # cut by the export (annotated)
     err_cut: bool
-    created_at: datetime
+    created: str
 
 
 class EventRecord(NamedTuple):
@@ -111,7 +122,7 @@ class EventRecord(NamedTuple):
     response_id: int | None
     kind: str
     data: Any
-    created_at: datetime
+    created: str
 
 
 class ArtifactRecord(NamedTuple):
@@ -120,6 +131,14 @@ class ArtifactRecord(NamedTuple):
     mime: str
     size: int
     sha256: str
+
+
+class PreviewEventRecord(NamedTuple):
+    execution_id: int
+    kind: str
+    data: Any
+    received: str
+    client: str | None
 
 
 def select(
@@ -136,6 +155,43 @@ def select(
 def pseudonym(secret: bytes, rater_uuid: uuid.UUID) -> str:
     """Stable within a release, unlinkable across releases (each has its own secret)."""
     return hmac.new(secret, rater_uuid.bytes, hashlib.sha256).hexdigest()
+
+
+def conversation_id(battle_id: uuid.UUID, side: str) -> str:
+    """str(uuid.uuid5(battle_id, side)), without building two UUID objects per call."""
+    digest = bytearray(hashlib.sha1(battle_id.bytes + side.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def as_text(field: str) -> Cast:
+    """A timestamp selected as text, for `_moment`: psycopg's loader of Django's
+    time-zone-aware timestamps is Python code, datetime.fromisoformat is C."""
+    return Cast(field, TextField())
+
+
+def _moment(text: str) -> datetime:
+    """PostgreSQL's `2026-01-01 00:00:01.5+00` (the connection's time zone is UTC), or
+    SQLite's naive UTC text."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _among(column: tuple[str, str], lookup: str, values: Sequence[Any]) -> Q | RawSQL:
+    """`lookup IN values`; on PostgreSQL `table.column = ANY(%s)` with one array
+    parameter: an IN list of a chunk's thousand ids cost Django and psycopg more time
+    than the query took PostgreSQL. `column` is (table, column) as the query aliases it."""
+    if not values or connection.vendor != "postgresql":
+        return Q(**{f"{lookup}__in": list(values)})
+    table, name = column
+    # As one array literal: psycopg dumps a Python list element by element in Python.
+    kind = "uuid" if isinstance(values[0], uuid.UUID) else "bigint"
+    literal = "{" + ",".join(map(str, values)) + "}"
+    return RawSQL(
+        f'"{table}"."{name}" = ANY(%s::{kind}[])', (literal,), output_field=BooleanField()
+    )
 
 
 class Scrubber:
@@ -176,49 +232,57 @@ def iter_rows(
 ) -> Iterator[dict[str, Any]]:
     """Rows in `battle_rows()` order (vote created_at, pk): Elo replays in that order."""
     scrub = Scrubber.for_staff()
-    cursor = select(votes.order_by("created_at", "pk"), VoteRecord, chunk_size=chunk_size)
+    # One HMAC per rater, not per vote (raters vote many times); bounded, so memory
+    # stays flat however many raters there are.
+    rater_id = lru_cache(maxsize=RATER_CACHE)(partial(pseudonym, secret))
+    ordered = votes.order_by("created_at", "pk").annotate(
+        created=as_text("created_at"), battle_created=as_text("battle__created_at")
+    )
+    cursor = select(ordered, VoteRecord, chunk_size=chunk_size)
     while chunk := list(islice(cursor, chunk_size)):
         details = BattleDetails.load({vote.battle_id for vote in chunk})
         for vote in chunk:
-            yield _row(vote, details, secret, scrub)
+            yield _row(vote, details, rater_id, scrub)
 
 
 def _row(
-    vote: VoteRecord, details: BattleDetails, secret: bytes, scrub: Scrubber
+    vote: VoteRecord, details: BattleDetails, rater_id: Callable[[uuid.UUID], str], scrub: Scrubber
 ) -> dict[str, Any]:
     battle_id = vote.battle_id
+    key = battle_id.int
     voter = (vote.rater__user__username, vote.rater__user__email)
+    created = _moment(vote.created)
     return {
         "schema": SCHEMA_ID,
         "vote_id": vote.pk,
         "battle_id": str(battle_id),
-        "conversation_a_id": str(uuid.uuid5(battle_id, "a")),
-        "conversation_b_id": str(uuid.uuid5(battle_id, "b")),
+        "conversation_a_id": conversation_id(battle_id, "a"),
+        "conversation_b_id": conversation_id(battle_id, "b"),
         "model_a": vote.battle__model_a__name,
         "model_b": vote.battle__model_b__name,
         "winner": ARENA_WINNER[vote.winner],
         "vote": vote.winner,
         "feedback": _feedback(vote.feedback),
-        "turn": len(details.turns.get(battle_id, [])),
-        "conversation_a": details.conversation(battle_id, "a"),
-        "conversation_b": details.conversation(battle_id, "b"),
-        "responses": details.responses.get(battle_id, []),
-        "executions": details.executions.get(battle_id, []),
-        "events": details.events.get(battle_id, []),
+        "turn": len(details.turns.get(key, [])),
+        "conversation_a": details.conversation(key, "a"),
+        "conversation_b": details.conversation(key, "b"),
+        "responses": details.responses.get(key, []),
+        "executions": details.executions.get(key, []),
+        "events": details.events.get(key, []),
         "category": vote.battle__category,
         "language": vote.battle__language,
         "environment": vote.battle__environment,
         "sampling_prob": vote.battle__sampling_prob,
-        "tstamp": vote.created_at.timestamp(),
-        "vote_time": _iso(vote.created_at),
-        "battle_tstamp": vote.battle__created_at.timestamp(),
+        "tstamp": created.timestamp(),
+        "vote_time": _iso(created),
+        "battle_tstamp": _moment(vote.battle_created).timestamp(),
         "is_anonymous": vote.battle__is_anonymous,
         "anonymity_note": scrub(vote.battle__anonymity_note, *voter),
         "is_valid": vote.is_valid,
         "invalid_reason": scrub(vote.invalid_reason, *voter),
         "battle_status": vote.battle__status,
         "void_reason": scrub(vote.battle__void_reason, *voter),
-        "rater_id": pseudonym(secret, vote.rater__uuid),
+        "rater_id": rater_id(vote.rater__uuid),
     }
 
 
@@ -233,15 +297,18 @@ def _iso(moment: datetime) -> str:
 
 
 class BattleDetails:
-    """Turns, answers, runs and events of a set of battles, grouped by battle id."""
+    """Turns, answers, runs (with their preview telemetry) and events of a set of
+    battles, grouped by battle: keyed by `battle_id.int`, since hashing and comparing
+    UUID objects is Python code (several dict look-ups per row)."""
 
     def __init__(self) -> None:
-        self.turns: dict[uuid.UUID, list[tuple[int, str]]] = defaultdict(list)
-        self.texts: dict[tuple[uuid.UUID, int, str], str] = {}
-        self.responses: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-        self.executions: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-        self.events: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-        self._where: dict[int, tuple[uuid.UUID, str, int]] = {}  # response id -> battle, side, turn
+        self.turns: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        self.texts: dict[tuple[int, int, str], str] = {}
+        self.responses: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self.executions: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self.events: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self._where: dict[int, tuple[int, str, int]] = {}  # response id -> battle, side, turn
+        self._previews: dict[int, list[dict[str, Any]]] = {}  # execution id -> its telemetry
 
     @classmethod
     def load(cls, battle_ids: set[uuid.UUID]) -> BattleDetails:
@@ -250,36 +317,37 @@ class BattleDetails:
         details._load_turns(ids)
         details._load_responses(ids)
         details._load_executions()
+        details._load_preview_events()
         details._load_events(ids)
         return details
 
-    def conversation(self, battle_id: uuid.UUID, side: str) -> list[dict[str, str]]:
+    def conversation(self, key: int, side: str) -> list[dict[str, str]]:
         messages: list[dict[str, str]] = []
-        for index, prompt in self.turns.get(battle_id, []):
+        for index, prompt in self.turns.get(key, []):
             messages.append({"role": "user", "content": prompt})
             messages.append(
-                {"role": "assistant", "content": self.texts.get((battle_id, index, side), "")}
+                {"role": "assistant", "content": self.texts.get((key, index, side), "")}
             )
         return messages
 
     def _load_turns(self, ids: list[uuid.UUID]) -> None:
         rows = (
-            Turn.objects.filter(battle_id__in=ids)
+            Turn.objects.filter(_among(("battles_turn", "battle_id"), "battle_id", ids))
             .order_by("battle_id", "index")
             .annotate(turn_index=F("index"))
         )
         for turn in select(rows, TurnRecord):
-            self.turns[turn.battle_id].append((turn.turn_index, turn.prompt))
+            self.turns[turn.battle_id.int].append((turn.turn_index, turn.prompt))
 
     def _load_responses(self, ids: list[uuid.UUID]) -> None:
-        rows = Response.objects.filter(turn__battle_id__in=ids).order_by(
-            "turn__battle_id", "turn__index", "side"
-        )
+        rows = Response.objects.filter(
+            _among(("battles_turn", "battle_id"), "turn__battle_id", ids)
+        ).order_by("turn__battle_id", "turn__index", "side")
         for response in select(rows, ResponseRecord):
-            battle_id, index, side = response.turn__battle_id, response.turn__index, response.side
-            self._where[response.pk] = (battle_id, side, index)
-            self.texts[(battle_id, index, side)] = response.text
-            self.responses[battle_id].append(
+            key, index, side = response.turn__battle_id.int, response.turn__index, response.side
+            self._where[response.pk] = (key, side, index)
+            self.texts[(key, index, side)] = response.text
+            self.responses[key].append(
                 {
                     "side": side,
                     "turn": index,
@@ -299,18 +367,23 @@ class BattleDetails:
         response_ids = sorted(self._where)
         artifacts = _artifacts(response_ids)
         rows = (
-            Execution.objects.filter(owner_type=_response_type(), owner_id__in=response_ids)
+            Execution.objects.filter(
+                _among(("runs_execution", "owner_id"), "owner_id", response_ids),
+                owner_type=_response_type(),
+            )
             .annotate(
                 out=Substr("stdout", 1, OUTPUT_MAX_CHARS),
                 err=Substr("stderr", 1, OUTPUT_MAX_CHARS),
                 out_cut=GreaterThan(Length("stdout"), OUTPUT_MAX_CHARS),
                 err_cut=GreaterThan(Length("stderr"), OUTPUT_MAX_CHARS),
+                created=as_text("created_at"),
             )
             .order_by("created_at", "pk")
         )
         for run in select(rows, ExecutionRecord):
-            battle_id, side, index = self._where[run.owner_id]
-            self.executions[battle_id].append(
+            key, side, index = self._where[run.owner_id]
+            previews = self._previews[run.pk] = []  # filled by _load_preview_events
+            self.executions[key].append(
                 {
                     "side": side,
                     "turn": index,
@@ -328,21 +401,47 @@ class BattleDetails:
                     "stdout_truncated": bool(run.stdout_truncated or run.out_cut),
                     "stderr_truncated": bool(run.stderr_truncated or run.err_cut),
                     "artifacts": artifacts.get(run.pk, []),
-                    "tstamp": run.created_at.timestamp(),
+                    "preview_events": previews,
+                    "tstamp": _moment(run.created).timestamp(),
+                }
+            )
+
+    def _load_preview_events(self) -> None:
+        execution_ids = sorted(self._previews)
+        rows = (
+            PreviewEvent.objects.filter(
+                _among(("runs_previewevent", "execution_id"), "execution_id", execution_ids)
+            )
+            .annotate(received=as_text("received_at"), client=as_text("client_at"))
+            .order_by("execution_id", "received_at", "pk")
+        )
+        for event in select(rows, PreviewEventRecord):
+            self._previews[event.execution_id].append(
+                {
+                    "kind": event.kind,
+                    "tstamp": _moment(event.received).timestamp(),
+                    "client_tstamp": _moment(event.client).timestamp() if event.client else None,
+                    "data": dumps(_allowed(event.data, PREVIEW_EVENT_DATA_KEYS)),
                 }
             )
 
     def _load_events(self, ids: list[uuid.UUID]) -> None:
-        rows = InteractionEvent.objects.filter(battle_id__in=ids).order_by("created_at", "pk")
+        rows = (
+            InteractionEvent.objects.filter(
+                _among(("battles_interactionevent", "battle_id"), "battle_id", ids)
+            )
+            .annotate(created=as_text("created_at"))
+            .order_by("created_at", "pk")
+        )
         for event in select(rows, EventRecord):
             where = self._where.get(event.response_id) if event.response_id else None
             _, side, index = where or (None, None, None)  # battle-level events have no side
-            self.events[event.battle_id].append(
+            self.events[event.battle_id.int].append(
                 {
                     "kind": event.kind,
                     "side": side,
                     "turn": index,
-                    "tstamp": event.created_at.timestamp(),
+                    "tstamp": _moment(event.created).timestamp(),
                     "data": dumps(safe_event_data(event.data)),
                 }
             )
@@ -350,11 +449,15 @@ class BattleDetails:
 
 def safe_event_data(data: Any) -> dict[str, Any]:
     """Allow-listed keys with scalar values only (see schema.EVENT_DATA_KEYS)."""
+    return _allowed(data, EVENT_DATA_KEYS)
+
+
+def _allowed(data: Any, keys: Sequence[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         return {}
     return {
         key: data[key]
-        for key in EVENT_DATA_KEYS
+        for key in keys
         if key in data and isinstance(data[key], bool | int | float | str)
     }
 
@@ -362,7 +465,8 @@ def safe_event_data(data: Any) -> dict[str, Any]:
 def _artifacts(response_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     by_execution: dict[int, list[dict[str, Any]]] = defaultdict(list)
     rows = Artifact.objects.filter(
-        execution__owner_type=_response_type(), execution__owner_id__in=response_ids
+        _among(("runs_execution", "owner_id"), "execution__owner_id", response_ids),
+        execution__owner_type=_response_type(),
     ).order_by("execution_id", "name", "pk")
     for artifact in select(rows, ArtifactRecord):
         by_execution[artifact.execution_id].append(

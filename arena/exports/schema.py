@@ -1,14 +1,15 @@
-"""The vote dataset schema, version 1: one row per vote, the same fields in every format.
+"""The vote dataset schema, version 2: one row per vote, the same fields in every format.
 
 Pure Python + pyarrow, no Django: writers, the card and the tests share it. Any change
-to the fields below is a new schema id ("code-arena-votes/2"), never an edit of /1.
+to the fields below is a new schema id ("code-arena-votes/3"), never an edit of /2.
+Version 2 added `preview_events` to each execution (version 1 had none).
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_ID = "code-arena-votes/1"
+SCHEMA_ID = "code-arena-votes/2"
 DATA_FILE_STEM = "votes"
 FORMATS = ("jsonl", "parquet", "csv")
 
@@ -19,6 +20,23 @@ OUTPUT_MAX_CHARS = 8_192
 # Interaction event data is exported by allow-list: a new key could carry anything,
 # so it stays out until someone decides it is safe to publish.
 EVENT_DATA_KEYS = ("edited", "language", "language_overridden")
+
+# Preview telemetry (what the rater did inside a web preview) likewise: positions, sizes,
+# the clicked element's tag, named keys, the error's line and the refused CSP directive.
+# Kept out: the clicked element's text, error messages and blocked URIs, free text that
+# can carry what the rater typed into the page (the page may echo it anywhere).
+PREVIEW_EVENT_DATA_KEYS = (
+    "width",
+    "height",
+    "x",
+    "y",
+    "target",
+    "key",
+    "typing",
+    "line",
+    "directive",
+    "truncated",
+)
 
 # Chatbot Arena's names for the outcomes (FastChat, lmsys datasets).
 ARENA_WINNER = {
@@ -47,6 +65,14 @@ RESPONSE = pa.struct(
         ("output_tokens", pa.int64()),
     ]
 )
+PREVIEW_EVENT = pa.struct(
+    [
+        ("kind", pa.string()),
+        ("tstamp", pa.float64()),
+        ("client_tstamp", pa.float64()),
+        ("data", pa.string()),
+    ]
+)
 EXECUTION = pa.struct(
     [
         ("side", pa.string()),
@@ -65,6 +91,7 @@ EXECUTION = pa.struct(
         ("stdout_truncated", pa.bool_()),
         ("stderr_truncated", pa.bool_()),
         ("artifacts", pa.list_(ARTIFACT)),
+        ("preview_events", pa.list_(PREVIEW_EVENT)),
         ("tstamp", pa.float64()),
     ]
 )
@@ -98,7 +125,9 @@ FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
         "executions",
         pa.list_(EXECUTION),
         f"Every sandbox run in order; stdout/stderr capped at {OUTPUT_MAX_CHARS:,} characters, "
-        "*_truncated says the sandbox or the export cut it; artifacts by name and sha256.",
+        "*_truncated says the sandbox or the export cut it; artifacts by name and sha256; "
+        "preview_events: what the rater did in a web preview (kind, server and page time, "
+        "data as JSON holding only the keys " + ", ".join(PREVIEW_EVENT_DATA_KEYS) + ").",
     ),
     (
         "events",

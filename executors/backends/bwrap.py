@@ -1,8 +1,9 @@
 """The bubblewrap backend (local mode and CI).
 
 Each step runs as
-    sh (attach to the slot's cgroups) -> prlimit (rlimits) -> setpriv (drop to the slot uid)
-    -> bwrap (fresh namespaces, read-only system, private /work, bounded /tmp and /dev/shm)
+    launcher (join the slot's cgroups, rlimits, drop to the slot uid; runtime/launch/launch.c)
+    -> bwrap (fresh namespaces, read-only system, private /work, bounded /tmp and /dev/shm,
+       the seccomp filter)
 each step of which closes a hole measured on these hosts (see the comments below and
 executors/README.md).
 """
@@ -13,7 +14,6 @@ import contextlib
 import ctypes
 import math
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -28,6 +28,7 @@ from executors.base import sandbox_error as make_sandbox_error
 from executors.cgroups import CgroupLayout, RunCgroup, detect
 from executors.files import UnsafeFileName, check_relative_name, collect_artifacts, write_files
 from executors.languages import Language
+from executors.launcher import build_launcher
 from executors.process import Outcome, supervise
 from executors.pyprefix import install_python_prefix, install_site
 from executors.results import StepFacts, classify, split_exit
@@ -72,6 +73,7 @@ class BwrapBackend:
         self.prefix_dir = os.path.join(state, "runtime", "python-prefix")
         self.tmpfs_work = self.root  # confirmed or disproved by the first mount
         self._prepare_state()
+        self.launcher = build_launcher(os.path.join(state, "runtime"))
 
     # -- creation and probing -------------------------------------------------------------
 
@@ -226,9 +228,15 @@ class BwrapBackend:
         if cgroup is not None:
             cgroup.prepare(mem_mb, limits.nproc)
         filter_fd = seccomp.filter_fd()
-        command = self._command(slot, work, language, argv, limits, cpu_s, mem_mb, cgroup, mounts)
-        at = command.index(self.bwrap) + 1
-        command[at:at] = ["--seccomp", str(filter_fd)]
+        uid = slot.uid if slot.uid is not None else os.getuid()
+        command = [
+            *self._launch(slot, limits, cpu_s, mem_mb, cgroup),
+            *self._bwrap_args(work, language, limits, uid, mounts),
+            "--seccomp",
+            str(filter_fd),
+            "--",
+            *argv,
+        ]
 
         def kill(proc: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -259,50 +267,27 @@ class BwrapBackend:
                 cgroup.doom_all()  # nothing of this step outlives it
         return StepResult(outcome=outcome, oom_killed=oom)
 
-    def _command(
-        self,
-        slot: Slot,
-        work: str,
-        language: Language,
-        argv: list[str],
-        limits: Limits,
-        cpu_s: float,
-        mem_mb: int,
-        cgroup: RunCgroup | None,
-        mounts: dict[str, str],
+    def _launch(
+        self, slot: Slot, limits: Limits, cpu_s: float, mem_mb: int, cgroup: RunCgroup | None
     ) -> list[str]:
-        command: list[str] = []
-        if cgroup is not None:
-            # Join the cgroups before anything runs, so nothing forks outside them.
-            attach = "".join(f"echo $$ > {shlex.quote(path)} && " for path in cgroup.procs_files())
-            command += ["/bin/sh", "-c", attach + 'exec "$@"', "sh"]
-        command += [
-            "/usr/bin/prlimit",
-            f"--cpu={max(1, math.ceil(cpu_s))}",  # soft = hard: SIGKILL, not a catchable SIGXCPU
-            f"--nproc={limits.nproc}",
-            f"--fsize={limits.fsize_mb * 1024 * 1024}",
-            f"--nofile={limits.nofile}",
-            "--core=0",
-        ]
+        """The launcher's arguments (runtime/launch/launch.c), up to and with `--`."""
+        address_space = 0
         if cgroup is None or cgroup.memory_dir is None:
             # No memory cgroup: RLIMIT_AS is the only memory bound (JITs reserve more address
             # space than they use, hence the per-language address_space_mb).
-            address_space = max(limits.address_space_mb or 0, mem_mb)
-            command.append(f"--as={address_space * 1024 * 1024}")
-        command.append("--")
-        uid = slot.uid if slot.uid is not None else os.getuid()
-        if slot.uid is not None:
-            command += [
-                "/usr/bin/setpriv",
-                f"--reuid={uid}",
-                f"--regid={uid}",
-                "--clear-groups",
-                "--inh-caps=-all",
-                "--",
-            ]
-        command += self._bwrap_args(work, language, limits, uid, mounts)
-        command += ["--", *argv]
-        return command
+            address_space = max(limits.address_space_mb or 0, mem_mb) * 1024 * 1024
+        return [
+            self.launcher,
+            str(slot.uid if slot.uid is not None else -1),
+            str(max(1, math.ceil(cpu_s))),  # soft = hard: SIGKILL, not a catchable SIGXCPU
+            str(limits.nproc),
+            str(limits.fsize_mb * 1024 * 1024),
+            str(limits.nofile),
+            str(address_space),
+            # Joined first, before anything runs, so nothing forks outside them.
+            *(cgroup.procs_files() if cgroup is not None else []),
+            "--",
+        ]
 
     def _bwrap_args(
         self, work: str, language: Language, limits: Limits, uid: int, mounts: dict[str, str]

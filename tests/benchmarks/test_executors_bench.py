@@ -53,7 +53,8 @@ def test_trivial_python_against_a_bare_subprocess(bwrap: BwrapBackend) -> None:
     outside: list[float] = []
     for _ in range(RUNS):  # interleaved, so all see the same machine load
         started = time.perf_counter()
-        assert bwrap.run(spec).stdout == "1\n"
+        result = bwrap.run(spec)
+        assert result.stdout == "1\n", result.to_json()
         sandboxed.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         subprocess.run(["/usr/bin/python3", "-c", "print(1)"], capture_output=True, check=True)
@@ -101,15 +102,30 @@ def test_matplotlib_plot(bwrap: BwrapBackend) -> None:
     )
 
 
-@pytest.mark.parametrize("workers", [1, 2, 4])
+def _host_cpu_s() -> float:
+    """CPU time of this process (the backend's side of every run)."""
+    times = os.times()
+    return times.user + times.system
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4, 8])
 def test_throughput(bwrap: BwrapBackend, workers: int) -> None:
+    """Target: >= 90 runs/s on 2 cores. On a shared machine the rate follows the load;
+    the CPU per run (host side + sandbox) is the figure that does not."""
     spec = ExecSpec(language="python", code="print(1)")
-    started = time.perf_counter()
+    started, host_cpu = time.perf_counter(), _host_cpu_s()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda _: bwrap.run(spec), range(RUNS)))
     elapsed = time.perf_counter() - started
+    host_ms = (_host_cpu_s() - host_cpu) * 1000 / RUNS
+    # The sandbox's side (launcher, bwrap, the program) from its cgroup: the sandbox's
+    # processes are not all reaped through this process, so rusage would miss them.
+    sandbox_ms = statistics.mean(result.cpu_ms for result in results)
     assert all(result.status == "ok" for result in results)
-    print(f"\nthroughput with {workers} worker(s): {RUNS / elapsed:.1f} runs/s")
+    print(
+        f"\nthroughput with {workers} worker(s): {RUNS / elapsed:.1f} runs/s; CPU per run "
+        f"{host_ms:.1f} ms host + {sandbox_ms:.1f} ms sandbox; load {os.getloadavg()[0]:.1f}"
+    )
 
 
 @pytest.mark.parametrize("language", list(HELLO))

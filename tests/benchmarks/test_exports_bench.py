@@ -122,6 +122,16 @@ def synthetic_rows(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
                     "stdout_truncated": False,
                     "stderr_truncated": False,
                     "artifacts": [],
+                    "preview_events": [
+                        {
+                            "kind": "load",
+                            "tstamp": 1.7e9 + i,
+                            "client_tstamp": None,
+                            "data": '{"width":800,"height":600}',
+                        },
+                    ]
+                    if i % 10 == 0
+                    else [],
                     "tstamp": 1.7e9 + i,
                 }
                 for s in "ab"
@@ -203,11 +213,14 @@ ANSWER_CODE = f"repeat('print(i * i)  # ' || b.i || {NL}, 25)"
 def _inserts() -> list[tuple[Any, dict[str, str], str]]:
     """(model, {column: SQL expression}, FROM clause). Columns not named get their
     model default, so fields others add later do not break the fill."""
+    from django.contrib.contenttypes.models import ContentType
+
     from arena.battles.models import Battle, InteractionEvent, Response, Turn, Vote
     from arena.llms.models import LanguageModel
     from arena.raters.models import Rater
-    from arena.runs.models import Execution
+    from arena.runs.models import Execution, PreviewEvent
 
+    response_type = ContentType.objects.get_for_model(Response).pk
     return [
         (
             LanguageModel,
@@ -266,7 +279,9 @@ def _inserts() -> list[tuple[Any, dict[str, str], str]]:
         (
             Execution,
             {
-                "response_id": "r.id",
+                "owner_type_id": str(response_type),
+                "owner_id": "r.id",
+                "preview_token": "md5('preview' || r.id)",
                 "code": "r.code",
                 "language": "'python'",
                 "environment": "'interpreter'",
@@ -279,6 +294,21 @@ def _inserts() -> list[tuple[Any, dict[str, str], str]]:
             },
             "FROM battles_response r JOIN battles_turn tu ON tu.id = r.turn_id "
             "JOIN bench_ids b ON b.battle = tu.battle_id",
+        ),
+        (
+            # Preview telemetry on every tenth run: a load, a click and a named key.
+            PreviewEvent,
+            {
+                "execution_id": "e.id",
+                "kind": "k.kind",
+                "data": "k.data::jsonb",
+                "client_at": "e.created_at",
+                "received_at": "e.created_at + interval '1 second'",
+            },
+            "FROM runs_execution e CROSS JOIN (VALUES ('load', '{\"width\": 800, "
+            '"height": 600}\'), (\'click\', \'{"x": 10, "y": 20, "target": '
+            '"button", "text": "Run"}\'), (\'key\', \'{"key": "Enter", '
+            '"typing": false}\')) k(kind, data) WHERE e.id % 10 = 0',
         ),
         (
             InteractionEvent,
@@ -355,6 +385,7 @@ def fill_database(n: int) -> None:
     tables = ", ".join(model._meta.db_table for model, _, _ in reversed(inserts))
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {tables}, runs_artifact CASCADE")
+        cursor.execute("DROP TABLE IF EXISTS bench_ids")
         for model, given, source in inserts:
             if model._meta.db_table == "battles_battle":
                 cursor.execute(BENCH_IDS_SQL.format(n=int(n)))
@@ -372,14 +403,18 @@ def run_database(fmt: str) -> dict[str, Any]:
 
     baseline = _peak_mb()
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = export_votes(ExportFilters(), fmt, Path(tmp) / "out", secret=b"bench-secret")
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         size = result.data_file.stat().st_size
     return {
         "rows": result.rows,
         "seconds": seconds,
         "rows_per_s": result.rows / seconds,
+        # This process's CPU per row: the load of a shared machine moves it far less
+        # than the wall time (PostgreSQL's own work is not in it).
+        "cpu_us_per_row": cpu / max(result.rows, 1) * 1e6,
+        "load": os.getloadavg()[0],
         "file_mb": size / 2**20,
         "baseline_mb": baseline,
         "peak_mb": _peak_mb(),
@@ -408,6 +443,7 @@ def _line(kind: str, fmt: str, r: dict[str, Any]) -> str:
         f"{kind:<9} {fmt:<8} {r['rows']:>9,} rows {r['seconds']:8.1f} s "
         f"{r['rows_per_s']:>9,.0f} rows/s  peak RSS {r['peak_mb']:6.0f} MB "
         f"(after imports {r['baseline_mb']:4.0f} MB)  file {r['file_mb']:8.1f} MB"
+        + (f"  cpu {r['cpu_us_per_row']:.0f} us/row, load {r['load']:.1f}" if "load" in r else "")
     )
 
 

@@ -13,6 +13,7 @@ from arena.battles.models import Battle, Vote
 from arena.exports.filters import ExportFilters
 from arena.exports.services import ExportResult, export_votes
 from arena.raters.models import Rater
+from arena.runs.models import Execution, PreviewEvent
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = b"release-secret-for-tests-0001"
@@ -49,3 +50,32 @@ def export(tmp_path: Path) -> Callable[..., ExportResult]:
         return export_votes(filters or ExportFilters(), fmt, directory, secret=secret)
 
     return run
+
+
+@pytest.fixture
+def add_preview() -> Callable[..., Execution]:
+    """An HTML run of side A's first answer with telemetry, as the preview bridge posts it:
+    a load, a click (with the element's text), a key typed into a field, an error."""
+
+    def add(vote: Vote) -> Execution:
+        response = vote.battle.turns.get(index=0).responses.get(side="a")
+        run = Execution.objects.create(
+            owner=response, code="<button>Go</button>", language="html", environment="html"
+        )
+        received = T0 + timedelta(seconds=5)
+        for offset, kind, data in [
+            (0, "load", {"width": 800, "height": 600}),
+            (1, "click", {"x": 10, "y": 20, "target": "button", "text": "my secret note"}),
+            (2, "key", {"key": "char", "typing": True}),
+            (3, "error", {"message": "TypeError: my secret note", "line": 3}),
+        ]:
+            PreviewEvent.objects.create(
+                execution=run,
+                kind=kind,
+                data=data,
+                client_at=received + timedelta(seconds=offset) if kind != "error" else None,
+                received_at=received + timedelta(seconds=offset, milliseconds=250),
+            )
+        return run
+
+    return add

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from arena.battles.models import Vote
 from arena.raters.models import Rater
+from arena.runs.models import Execution
 
 pytestmark = pytest.mark.django_db
 
@@ -32,10 +33,16 @@ def secret_file(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet", "csv"])
 def test_the_same_data_and_secret_give_byte_identical_exports(
-    fmt: str, alice: Rater, make_vote: Callable[..., Vote], tmp_path: Path, secret_file: Path
+    fmt: str,
+    alice: Rater,
+    make_vote: Callable[..., Vote],
+    add_preview: Callable[..., Execution],
+    tmp_path: Path,
+    secret_file: Path,
 ) -> None:
     for n in range(5):
-        make_vote(alice, minutes=n, winner=["model_a", "tie"][n % 2])
+        vote = make_vote(alice, minutes=n, winner=["model_a", "tie"][n % 2])
+    add_preview(vote)  # preview telemetry is part of the bytes too
     outputs = []
     for name in ("one", "two"):
         export_cmd(

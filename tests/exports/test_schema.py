@@ -138,6 +138,28 @@ def test_events_keep_only_allow_listed_data(rich_vote: Vote, export) -> None:
     assert json.loads(event["data"]) == {"edited": True, "language": "python"}
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_preview_telemetry_rides_with_its_execution(
+    fmt: str, rich_vote: Vote, add_preview: Callable[..., Execution], export
+) -> None:
+    add_preview(rich_vote)
+    runs = read_rows(export(fmt).data_file)[0]["executions"]
+    console, page = runs  # in run order: the edited re-run, then the preview
+    assert console["preview_events"] == []
+    assert (page["environment"], page["side"], page["turn"]) == ("html", "a", 0)
+    events = page["preview_events"]
+    assert [e["kind"] for e in events] == ["load", "click", "key", "error"]
+    assert [json.loads(e["data"]) for e in events] == [
+        {"width": 800, "height": 600},
+        {"x": 10, "y": 20, "target": "button"},  # the element's text stays in the arena
+        {"key": "char", "typing": True},
+        {"line": 3},  # and so does the error's message
+    ]
+    assert events[0]["tstamp"] - events[0]["client_tstamp"] == pytest.approx(0.25)
+    assert events[3]["client_tstamp"] is None
+    assert "my secret note" not in export("jsonl").data_file.read_text()
+
+
 def test_csv_puts_nested_fields_as_json(rich_vote: Vote, export) -> None:
     row = read_rows(export("csv").data_file)[0]
     assert json.loads(row["conversation_a"])[0] == {"role": "user", "content": "print hello"}
