@@ -71,6 +71,8 @@ class VoteRecord(NamedTuple):
     battle__environment: str
     battle__status: str
     battle__void_reason: str
+    battle__replay_of_id: uuid.UUID | None
+    battle__sides_swapped: bool
     battle_created: str
 
 
@@ -282,6 +284,8 @@ def _row(
         "invalid_reason": scrub(vote.invalid_reason, *voter),
         "battle_status": vote.battle__status,
         "void_reason": scrub(vote.battle__void_reason, *voter),
+        "replay_of": str(vote.battle__replay_of_id) if vote.battle__replay_of_id else "",
+        "replay_swapped": vote.battle__sides_swapped,
         "rater_id": rater_id(vote.rater__uuid),
     }
 

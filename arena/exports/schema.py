@@ -149,6 +149,13 @@ FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("invalid_reason", pa.string(), "Why the vote was invalidated."),
     ("battle_status", pa.string(), "active, voted or void."),
     ("void_reason", pa.string(), "Why the battle was voided."),
+    (
+        "replay_of",
+        pa.string(),
+        "The battle this one re-served to another rater for inter-rater agreement ('' when "
+        "none): same request and answers, so its vote is not a new sample.",
+    ),
+    ("replay_swapped", pa.bool_(), "The replay shows the original's side A as side B."),
     ("rater_id", pa.string(), "Pseudonymous rater: HMAC-SHA256(release secret, rater uuid)."),
 )
 

@@ -143,3 +143,20 @@ def test_every_filter_is_on_the_form_and_on_the_command_line() -> None:
     parsed = vars(parser.parse_args(["--format", "csv", "--output", "x"]))
     assert set(names) <= set(parsed)
     assert ExportFilters.from_dict(parsed) == ExportFilters()
+
+
+def test_a_replayed_battle_names_its_original_and_only_counted_exports_leave_it_out(
+    votes: dict[str, Vote], export
+) -> None:
+    from arena.battles.models import Battle
+
+    original, replay = votes["early"], votes["today"]
+    Battle.objects.filter(pk=replay.battle_id).update(
+        replay_of=original.battle_id, sides_swapped=True
+    )
+    path = export("jsonl", ExportFilters()).data_file
+    rows = {row["vote_id"]: row for row in map(json.loads, path.read_text().splitlines())}
+    assert rows[replay.pk]["replay_of"] == str(original.battle_id)
+    assert rows[replay.pk]["replay_swapped"] is True
+    assert rows[original.pk]["replay_of"] == "" and rows[original.pk]["replay_swapped"] is False
+    assert replay.pk not in exported(export, counted_only=True)
