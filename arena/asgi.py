@@ -20,6 +20,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from arena import jobs  # noqa: E402
 from arena.battles.routing import websocket_urlpatterns  # noqa: E402
 from arena.edge import SameOriginWebsockets  # noqa: E402
+from arena.runs.app_proxy import AppRouter  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,17 @@ def _recover() -> None:
     jobs.requeue_waiting(older_than_s=0)
 
 
+# Server apps on the preview origin (/a/<token>/, HTTP and websockets) go to the app
+# proxy before anything of the arena sees them.
 application = EmbeddedJobs(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            "websocket": SameOriginWebsockets(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-            ),
-        }
+    AppRouter(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                "websocket": SameOriginWebsockets(
+                    AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                ),
+            }
+        )
     )
 )

@@ -30,10 +30,9 @@ from executors import hostpaths
 from executors.backends import get_backend
 from executors.backends.bwrap import BwrapBackend, LiveSandbox
 from executors.base import ExecSpec, Limits
-from executors.environments import GRADIO, STREAMLIT
+from executors.environments import SERVER_APPS, STREAMLIT
 from executors.files import write_files
 
-SERVER_APPS = (STREAMLIT, GRADIO)
 APP_HOST = os.path.join(hostpaths.PACKAGE_DIR, "runtime", "apps", "app_host.py")
 APP_PORT = 8501  # inside the sandbox's own network namespace: no clash between apps
 SOCKET_NAME = ".arena-app.sock"

@@ -13,6 +13,7 @@ arena_app.json and app.py, which a warm sandbox is given only when an answer cla
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import runpy
@@ -56,10 +57,8 @@ def _copy(source: socket.socket, target: socket.socket) -> None:
         pass
     finally:
         for end in (source, target):
-            try:
+            with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def run_streamlit(port: int, base: str) -> None:
