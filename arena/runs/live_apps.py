@@ -77,6 +77,14 @@ def app_run(execution: Execution) -> None:
     _ensure_reaper()
 
 
+def warm_up() -> None:
+    """Start the warm spares now rather than with the first app (APP_WARM)."""
+    try:
+        apps.keep_warm(settings.APP_WARM)
+    except executors.ExecutorUnavailable as error:
+        log.warning("no warm app sandboxes: %s", error)
+
+
 def _finish(execution_id: int, **fields: object) -> bool:
     running = Execution.objects.filter(pk=execution_id, status=Status.RUNNING)
     return running.update(finished_at=timezone.now(), **fields) == 1
