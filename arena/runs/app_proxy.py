@@ -267,13 +267,17 @@ async def _http(scope: Scope, receive: Receive, send: Send, socket_path: str) ->
                 (name.lower(), value)
                 for name, value in response.headers.raw
                 if name.lower() not in DROPPED_RESPONSE_HEADERS
-                and name.lower() not in _POLICY_NAMES
             ]
+            # The previews' policy replaces the app's, but its caching of its own
+            # scripts stays (Streamlit's are megabytes).
+            kept = [(name, value) for name, value in headers if name == b"cache-control"]
+            policy = [(n, v) for n, v in _policy() if not (kept and n == b"cache-control")]
+            others = [(name, value) for name, value in headers if name not in _POLICY_NAMES]
             await send(
                 {
                     "type": "http.response.start",
                     "status": response.status_code,
-                    "headers": headers + _policy(),
+                    "headers": others + kept + policy,
                 }
             )
             if response.headers.get("content-type", "").startswith("text/html"):

@@ -71,6 +71,9 @@ def run_streamlit(port: int, base: str) -> None:
         STREAMLIT_SERVER_RUN_ON_SAVE="false",
         STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
         STREAMLIT_GLOBAL_DEVELOPMENT_MODE="false",
+        STREAMLIT_LOGGER_ENABLE_RICH="false",  # plain tracebacks for the rater's error pane
+        STREAMLIT_CLIENT_TOOLBAR_MODE="minimal",  # no "Deploy" button
+        STREAMLIT_CLIENT_SHOW_ERROR_LINKS="false",  # no "Ask Google" under a traceback
         # The arena's proxy decides who may reach the app and passes no cookies to it:
         # Streamlit's own XSRF cookie and CORS check have nothing to protect.
         STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION="false",
