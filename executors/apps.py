@@ -41,6 +41,7 @@ APP_PORT = 8501  # inside the sandbox's own network namespace: no clash between 
 SOCKET_NAME = ".arena-app.sock"
 KIND = "arena_kind"  # the host script's files (runtime/apps/app_host.py)
 CONFIG = "arena_app.json"
+PRELOADED = ".arena-preloaded"
 # A server's budget: CPU seconds over its whole life (RLIMIT_CPU is cumulative, so this
 # also bounds a busy loop), memory and threads for Tornado/uvicorn and their pools.
 APP_LIMITS = Limits(
@@ -72,12 +73,7 @@ def start_app(environment: str, code: str, base_path: str) -> App:
     of its framework if one is waiting (keep_warm), else a fresh one."""
     if environment not in SERVER_APPS:
         raise ValueError(f"not a server app environment: {environment}")
-    backend = get_backend()
-    if not isinstance(backend, BwrapBackend):
-        raise AppUnavailable(
-            f"{environment} apps need the bubblewrap sandbox; the {backend.name} backend "
-            "cannot run them yet."
-        )
+    backend = app_backend(environment)
     started = time.monotonic()
     warm = _take_warm(environment)
     if warm is None:
@@ -97,6 +93,20 @@ def start_app(environment: str, code: str, base_path: str) -> App:
     return App(environment, base_path.rstrip("/"), sandbox, log, started)
 
 
+def app_backend(environment: str = "server") -> BwrapBackend:
+    """The bubblewrap backend, which alone runs apps (also under `auto`). With
+    EXECUTOR_BACKEND=docker: AppUnavailable, before any engine is asked."""
+    configured = (os.environ.get("EXECUTOR_BACKEND") or "auto").strip().lower()
+    if configured not in ("auto", "bwrap"):
+        raise AppUnavailable(
+            f"{environment} apps need the bubblewrap sandbox; the {configured} backend "
+            "cannot run them yet."
+        )
+    backend = get_backend("bwrap")
+    assert isinstance(backend, BwrapBackend)
+    return backend
+
+
 Warm = tuple[LiveSandbox, "tempfile._TemporaryFileWrapper[bytes]"]
 _warm: dict[str, list[Warm]] = {}
 _warm_count = 0
@@ -109,9 +119,7 @@ def keep_warm(count: int) -> None:
     global _warm_count
     _warm_count = count
     if count:
-        backend = get_backend()
-        if isinstance(backend, BwrapBackend):
-            _refill(backend)
+        _refill(app_backend())
 
 
 def stop_warm() -> None:
@@ -121,6 +129,13 @@ def stop_warm() -> None:
     for sandbox, log in spares:
         sandbox.stop()
         log.close()
+
+
+def spares_ready(environment: str) -> int:
+    """How many warm spares of this framework have finished importing it."""
+    with _warm_lock:
+        spares = list(_warm.get(environment, []))
+    return sum(os.path.exists(os.path.join(s.work, PRELOADED)) for s, _ in spares)
 
 
 def _take_warm(environment: str) -> Warm | None:

@@ -25,6 +25,7 @@ import time
 KIND = "arena_kind"
 CONFIG = "arena_app.json"  # written last, after app.py
 APP = "app.py"
+PRELOADED = ".arena-preloaded"
 
 
 def forward(socket_path: str, port: int) -> None:
@@ -139,6 +140,8 @@ def main() -> None:
         kind = handle.read().strip()
     os.environ.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
     preload(kind)
+    with open(PRELOADED, "w"):
+        pass  # tells the host this spare is warm (executors.apps.spares_ready)
     config = wait_for_config()
     threading.Thread(
         target=forward, args=(str(config["socket"]), int(str(config["port"]))), daemon=True
