@@ -43,7 +43,7 @@ PASS_COOKIE = "arena_app_pass"
 _TICKET_SALT = "arena.runs.app-ticket"
 _PASS_SALT = "arena.runs.app-pass"
 MAX_REQUEST_BODY = 16 * 1024 * 1024
-SEEN_WRITE_S = 10.0  # how often use of one app is written to its row (idle timeout)
+SEEN_WRITE_S = 10.0  # how often use of one app is written to its row (at most)
 HOP_HEADERS = frozenset(
     {
         b"connection",
@@ -140,7 +140,8 @@ _seen_written: dict[int, float] = {}
 async def _mark_used(execution_id: int) -> None:
     """Record use for the idle timeout, at most every SEEN_WRITE_S per app."""
     now = time.monotonic()
-    if now - _seen_written.get(execution_id, 0.0) < SEEN_WRITE_S:
+    every = min(SEEN_WRITE_S, settings.APP_IDLE_SECONDS / 4)
+    if now - _seen_written.get(execution_id, 0.0) < every:
         return
     _seen_written[execution_id] = now
     await sync_to_async(_write_seen)(execution_id)

@@ -90,22 +90,25 @@ def _finish(execution_id: int, **fields: object) -> bool:
     return running.update(finished_at=timezone.now(), **fields) == 1
 
 
-def _app_rows() -> models.QuerySet[Execution]:
-    """Apps that hold a sandbox: live ones and those still starting."""
-    starting = Q(status=Status.RUNNING, environment__in=SERVER_APPS)
-    return Execution.objects.filter(starting | Q(app_state__in=Execution.LIVE_APP_STATES))
+def _apps_before(execution: Execution) -> models.QuerySet[Execution]:
+    """Apps that hold a sandbox ahead of this one: live ones, and those started earlier
+    that are still starting (first come, first served: two sides starting together do
+    not refuse each other)."""
+    starting = Q(status=Status.RUNNING, environment__in=SERVER_APPS, pk__lt=execution.pk)
+    live = Q(app_state__in=Execution.LIVE_APP_STATES)
+    return Execution.objects.filter(starting | live).exclude(pk=execution.pk)
 
 
 def cap_refusal(execution: Execution) -> str:
     """Why this app may not start now ("" when it may): per-holder and global caps."""
-    others = _app_rows().exclude(pk=execution.pk)
+    others = _apps_before(execution)
     if execution.holder and others.filter(holder=execution.holder).count() >= (
         settings.APP_MAX_PER_RATER
     ):
         return (
             f"You already have {settings.APP_MAX_PER_RATER} apps running, the most one "
             "rater may. Vote in your other battles to close their apps (an unused app "
-            f"stops after {_idle_minutes()} minutes), then re-run this one."
+            f"stops after {idle_text()}), then re-run this one."
         )
     if others.count() >= settings.APP_MAX_LIVE:
         return (
@@ -115,8 +118,11 @@ def cap_refusal(execution: Execution) -> str:
     return ""
 
 
-def _idle_minutes() -> int:
-    return max(1, round(settings.APP_IDLE_SECONDS / 60))
+def idle_text() -> str:
+    seconds = settings.APP_IDLE_SECONDS
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{round(seconds / 60)} minutes"
 
 
 def apps_stop(owners: Sequence[models.Model], message: str) -> int:
@@ -171,7 +177,7 @@ def reap() -> None:
             reason = lines[-1][:200] if lines else "no message"
             _stop(pk, f"The app exited: {reason}", stderr=output)
         elif row["app_seen_at"] is None or row["app_seen_at"] < idle_since:
-            _stop(pk, f"The app stopped after {_idle_minutes()} minutes without use.")
+            _stop(pk, f"The app stopped after {idle_text()} without use.")
 
 
 def _stop(pk: int, message: str, **fields: object) -> None:
