@@ -61,8 +61,6 @@ def app_run(execution: Execution) -> None:
             app_message=ready.message,
         )
         return
-    with _lock:
-        _live[execution.pk] = app
     started = _finish(
         execution.pk,
         status=Status.OK,
@@ -72,8 +70,10 @@ def app_run(execution: Execution) -> None:
         app_seen_at=timezone.now(),
     )
     if not started:  # the row left `running` meanwhile (a recovery failed it)
-        _stop(execution.pk, "")
+        app.stop()
         return
+    with _lock:  # held once the row says live, so the reaper never sees it half-started
+        _live[execution.pk] = app
     _ensure_reaper()
 
 
@@ -169,8 +169,8 @@ def reap() -> None:
     idle_since = timezone.now() - timedelta(seconds=settings.APP_IDLE_SECONDS)
     for pk, app in held.items():
         row = rows.get(pk)
-        if row is None or row["app_state"] == AppState.STOPPING:
-            _stop(pk, "")  # the message was set with the request
+        if row is None or row["app_state"] != AppState.LIVE:
+            _stop(pk, "")  # asked to stop (the message came with the request), or gone
         elif not app.alive():
             output = app.log()
             lines = [line for line in output.strip().splitlines() if line.strip()]
