@@ -95,7 +95,10 @@ def _apps_before(execution: Execution) -> models.QuerySet[Execution]:
     that are still starting (first come, first served: two sides starting together do
     not refuse each other)."""
     starting = Q(status=Status.RUNNING, environment__in=SERVER_APPS, pk__lt=execution.pk)
-    live = Q(app_state__in=Execution.LIVE_APP_STATES)
+    # A live row unused for longer than the idle timeout lost its holder (a worker that
+    # died for good): its sandbox died with it, so it holds nothing.
+    fresh = timezone.now() - timedelta(seconds=settings.APP_IDLE_SECONDS + 2 * REAP_INTERVAL_S)
+    live = Q(app_state__in=Execution.LIVE_APP_STATES, app_seen_at__gte=fresh)
     return Execution.objects.filter(starting | live).exclude(pk=execution.pk)
 
 
