@@ -92,7 +92,10 @@ def _serve(tmp_path: Path, settings: dict[str, str]) -> Iterator[Arena]:
         if k not in ("DATABASE_URL", "REDIS_URL", "JOBS_MODE", "DJANGO_SETTINGS_MODULE")
     }
     # A short absence limit lets the tab-closing test see jobs stop within seconds.
-    env.update(DATA_DIR=str(tmp_path), DEBUG="False", RATER_GONE_SECONDS="3", **settings)
+    # No warm app sandboxes unless a test asks (tests/browser/test_apps.py): they cost
+    # every arena started here seconds of CPU.
+    env.update(DATA_DIR=str(tmp_path), DEBUG="False", RATER_GONE_SECONDS="3", APP_WARM="0")
+    env.update(settings)
     port, preview_port = free_port(), free_port()
     # Previews on a second port of the same server, as in the quick start.
     env.update(PREVIEW_PORT=str(preview_port))

@@ -51,6 +51,12 @@ APP_RENDER_MS = 60_000  # Streamlit's first render loads megabytes of scripts
 
 
 @pytest.fixture
+def arena(arena_with: Callable[..., Arena]) -> Arena:
+    """The arena as it runs by default: a warm spare per framework (APP_WARM=1)."""
+    return arena_with(APP_WARM="1")
+
+
+@pytest.fixture
 def battle_with(arena: Arena, page: Page) -> Iterator[Callable[..., None]]:
     """Start a battle whose two models both answer with `code`, open in `page`."""
     with contextlib.ExitStack() as servers:
@@ -216,7 +222,7 @@ def test_the_global_cap_refuses_with_a_clear_message(
 def test_an_idle_app_is_stopped_and_its_sandbox_is_gone(
     arena_with: Callable[..., Arena], page: Page
 ) -> None:
-    arena = arena_with(APP_IDLE_SECONDS="8")
+    arena = arena_with(APP_IDLE_SECONDS="8", APP_WARM="1")
     with openai_server(default=markdown_answer(STREAMLIT_COUNTER, language="python")) as server:
         model = {"provider": "openai", "base_url": server.base_url, "is_active": True}
         arena.use_models(
