@@ -20,6 +20,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from arena import jobs  # noqa: E402
 from arena.battles.routing import websocket_urlpatterns  # noqa: E402
 from arena.edge import SameOriginWebsockets  # noqa: E402
+from arena.runs import live_apps  # noqa: E402
+from arena.runs.app_proxy import AppRouter  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +49,20 @@ def _recover() -> None:
     jobs.recover_orphans(jobs.worker_name(), timezone.now())  # no request served yet
     # Jobs queued in the previous life of this process died with its thread pool.
     jobs.requeue_waiting(older_than_s=0)
+    live_apps.warm_up()  # this process runs the app sandboxes: have spares ready
 
 
+# Server apps on the preview origin (/a/<token>/, HTTP and websockets) go to the app
+# proxy before anything of the arena sees them.
 application = EmbeddedJobs(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            "websocket": SameOriginWebsockets(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-            ),
-        }
+    AppRouter(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                "websocket": SameOriginWebsockets(
+                    AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                ),
+            }
+        )
     )
 )

@@ -268,6 +268,15 @@ MAX_TURNS = envint("MAX_TURNS", 10)
 LIVE_RENDER_SECONDS = float(os.getenv("LIVE_RENDER_SECONDS", "0.25"))
 GENERATION_FLUSH_SECONDS = LIVE_RENDER_SECONDS  # how often streamed tokens are saved
 EXECUTION_FLUSH_SECONDS = LIVE_RENDER_SECONDS
+# Server apps (Streamlit, Gradio; arena/runs/live_apps.py): live sandboxes held by the
+# worker that started them. Caps count apps running or starting; an app unused this long
+# stops; the frame's ticket must be exchanged within APP_TICKET_SECONDS of the render.
+APP_MAX_PER_RATER = envint("APP_MAX_PER_RATER", 2)
+APP_MAX_LIVE = envint("APP_MAX_LIVE", 8)
+APP_IDLE_SECONDS = envint("APP_IDLE_SECONDS", 600)
+APP_START_SECONDS = envint("APP_START_SECONDS", 60)
+APP_TICKET_SECONDS = envint("APP_TICKET_SECONDS", 1800)
+APP_WARM = envint("APP_WARM", 1)  # started, imported sandboxes per framework, waiting
 # A generation stops when no battle page has been seen this long (no orphaned jobs);
 # open pages send a heartbeat three times per period.
 RATER_GONE_SECONDS = envint("RATER_GONE_SECONDS", 30)

@@ -38,6 +38,8 @@ ENVIRONMENT_LABELS = {
 BROWSER_ENVIRONMENTS = frozenset({HTML, REACT, VUE, MERMAID})
 # Python programs that serve an interface instead of printing: they need a live sandbox.
 APP_ENVIRONMENTS = frozenset({STREAMLIT, GRADIO, PYGAME})
+# The app environments served today (executors/apps.py); PyGame is not yet.
+SERVER_APPS = (STREAMLIT, GRADIO)
 # What `python -m executors preview --environment` accepts.
 PREVIEW_ENVIRONMENTS = (HTML, REACT, VUE, MERMAID, STREAMLIT, GRADIO, PYGAME)
 

@@ -28,8 +28,13 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
-from executors import pages
-from executors.environments import APP_ENVIRONMENTS, BROWSER_ENVIRONMENTS, PAGE_LANGUAGES
+from executors import apps, pages
+from executors.environments import (
+    APP_ENVIRONMENTS,
+    BROWSER_ENVIRONMENTS,
+    PAGE_LANGUAGES,
+    SERVER_APPS,
+)
 
 CHROMIUM = os.getenv("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,10 +66,11 @@ class PreviewReport:
     screenshot: str | None = None
     wall_ms: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # telemetry, not printed
+    app_errors: list[str] = field(default_factory=list)  # an app's own error boxes
 
     def to_json(self) -> dict[str, Any]:
         report = asdict(self)
-        del report["events"]
+        del report["events"], report["app_errors"]
         return report
 
 
@@ -88,6 +94,8 @@ def preview(
     screenshot: str | None = None,
 ) -> PreviewReport:
     started = time.monotonic()
+    if environment in SERVER_APPS:
+        return preview_app(code, environment, timeout_s=timeout_s, screenshot=screenshot)
     if environment not in BROWSER_ENVIRONMENTS:
         return PreviewReport(
             "sandbox_error",
@@ -104,11 +112,66 @@ def preview(
     return report
 
 
+# A server app renders after `load` (Streamlit over its websocket, Gradio from its
+# config): ready once the page shows text, Streamlit's "running" widget is gone, and the
+# text has not changed for four polls in a row.
+APP_READY_SCRIPT = """() => {
+  const text = document.body ? document.body.innerText.trim() : "";
+  const busy = document.querySelector('[data-testid="stStatusWidget"]');
+  if (!text || busy || text !== window.__arenaLastText) {
+    window.__arenaLastText = text;
+    window.__arenaStable = 0;
+    return false;
+  }
+  window.__arenaStable += 1;
+  return window.__arenaStable >= 4;
+}"""
+# Streamlit shows an exception in the page and keeps serving: it is still a crash.
+APP_ERROR_SCRIPT = """() => Array.from(
+  document.querySelectorAll('[data-testid="stException"]'), (e) => e.innerText.trim())"""
+
+
+def preview_app(
+    code: str, environment: str, *, timeout_s: float, screenshot: str | None
+) -> PreviewReport:
+    """A Streamlit or Gradio app: started in its live sandbox (executors.apps), reached
+    through its bridge, loaded in Chromium once it answers, then stopped."""
+    started = time.monotonic()
+    base = f"/a/{secrets.token_urlsafe(24)}"
+    try:
+        app = apps.start_app(environment, code, base)
+    except apps.AppUnavailable as error:
+        return PreviewReport("sandbox_error", build_log=str(error), wall_ms=_ms(started))
+    try:
+        ready = app.wait_ready(timeout_s)
+        if ready.status != "ok":
+            status = "timeout" if ready.status == "timeout" else "runtime_error"
+            return PreviewReport(
+                status, console_errors=[ready.message], build_log=ready.log, wall_ms=_ms(started)
+            )
+        left = max(1.0, timeout_s - (time.monotonic() - started))
+        with apps.loopback_port(app) as port:
+            url = f"http://127.0.0.1:{port}{base}/"
+            report = load_in_chromium(
+                url, timeout_s=left, screenshot=screenshot, ready_script=APP_READY_SCRIPT
+            )
+        report.build_log = app.log()
+    finally:
+        app.stop()
+    if report.status == "ok" and report.app_errors:
+        report.status = "runtime_error"
+    report.console_errors += report.app_errors
+    report.wall_ms = _ms(started)
+    return report
+
+
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def load_in_chromium(url: str, *, timeout_s: float, screenshot: str | None) -> PreviewReport:
+def load_in_chromium(
+    url: str, *, timeout_s: float, screenshot: str | None, ready_script: str = ""
+) -> PreviewReport:
     errors: list[str] = []
     uncaught: list[str] = []
     with sync_playwright() as playwright:
@@ -117,10 +180,11 @@ def load_in_chromium(url: str, *, timeout_s: float, screenshot: str | None) -> P
             page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: uncaught.append(str(e)))
-            if not wait_until_ready(page, url, timeout_s):
+            if not wait_until_ready(page, url, timeout_s, ready_script):
                 return PreviewReport("timeout", console_errors=errors + uncaught)
             text = page.evaluate("() => document.body ? document.body.innerText : ''")
             events = page.evaluate("() => window.__arenaEvents || []")
+            app_errors = page.evaluate(APP_ERROR_SCRIPT) if ready_script else []
             if screenshot:
                 page.screenshot(path=screenshot)
         finally:
@@ -132,16 +196,19 @@ def load_in_chromium(url: str, *, timeout_s: float, screenshot: str | None) -> P
         console_errors=errors + uncaught,
         screenshot=screenshot,
         events=events,
+        app_errors=app_errors,
     )
 
 
-def wait_until_ready(page: Page, url: str, timeout_s: float) -> bool:
+def wait_until_ready(page: Page, url: str, timeout_s: float, ready_script: str = "") -> bool:
     """Load `url` and wait as the headless preview does; False on timeout."""
     try:
         page.goto(url, wait_until="load", timeout=timeout_s * 1000)
         page.wait_for_function(
             "() => window.__arenaReady !== false", timeout=timeout_s * 1000, polling=20
         )
+        if ready_script:
+            page.wait_for_function(ready_script, timeout=timeout_s * 1000, polling=250)
         page.evaluate(SETTLE_SCRIPT)
     except PlaywrightError as error:
         if "Timeout" in str(error):

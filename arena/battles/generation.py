@@ -21,7 +21,7 @@ from arena.battles import broadcast
 from arena.battles.code import ExtractedCode, extract_code
 from arena.battles.identity import identity_leak
 from arena.battles.models import Battle, Response
-from arena.battles.services import battle_void
+from arena.battles.services import app_holder, battle_void
 from arena.llms.models import LanguageModel
 from arena.llms.providers import get_provider
 from arena.llms.types import Message, ProviderError, Usage
@@ -189,6 +189,7 @@ def _start_run(response: Response, extracted: ExtractedCode) -> None:
         language=extracted.language,
         environment=extracted.environment,
         packages=list(extracted.packages),
+        holder=app_holder(response.turn.battle.rater_id),
     )
 
 

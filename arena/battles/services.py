@@ -31,6 +31,7 @@ from arena.llms.models import LanguageModel
 from arena.llms.moderation import ModerationUnavailable, moderate
 from arena.raters.limits import Limited
 from arena.raters.models import Rater, RaterLimits
+from arena.runs.live_apps import apps_stop
 from arena.runs.models import Execution
 from arena.runs.services import execution_create
 from arena.vocabulary import WINNER_LABELS, Winner
@@ -323,6 +324,7 @@ def vote_record(*, battle: Battle, winner: str, feedback: dict[str, str] | None 
             status=Battle.Status.VOTED, updated_at=timezone.now()
         )
         vote_recorded.send(sender=Vote, vote=vote)
+        _stop_apps(battle.pk, "The battle is over: its apps stopped.")
     transaction.on_commit(lambda: broadcast.battle_changed(battle.pk))
     transaction.on_commit(lambda: metrics.VOTES.labels(winner).inc())
     return vote
@@ -333,6 +335,17 @@ def battle_void(battle_id: uuid.UUID | str, reason: str) -> None:
     Battle.objects.filter(pk=battle_id, status=Battle.Status.ACTIVE).update(
         status=Battle.Status.VOID, void_reason=reason[:200], updated_at=timezone.now()
     )
+    _stop_apps(battle_id, "The battle was voided: its apps stopped.")
+
+
+def app_holder(rater_id: int) -> str:
+    """Who may use a battle's server apps (runs counts its caps per holder)."""
+    return f"rater:{rater_id}"
+
+
+def _stop_apps(battle_id: uuid.UUID | str, message: str) -> None:
+    responses = list(Response.objects.filter(turn__battle_id=battle_id))
+    apps_stop(responses, message)
 
 
 def rerun_refusal(battle: Battle, response: Response) -> str:
@@ -390,6 +403,7 @@ def response_rerun(
             is_edited=is_edited,
             stdin=stdin.replace("\r\n", "\n"),
             packages=requirements if language == "python" else [],
+            holder=app_holder(battle.rater_id),
         )
         InteractionEvent.objects.create(
             battle=battle,

@@ -12,6 +12,7 @@ from executors.environments import (
     BROWSER_ENVIRONMENTS,
     ENVIRONMENT_LABELS,
     INTERPRETER,
+    SERVER_APPS,
     language_labels,
 )
 
@@ -44,6 +45,16 @@ class Execution(models.Model):
 
     UNFINISHED = (Status.QUEUED, Status.RUNNING)
 
+    class AppState(models.TextChoices):
+        """A server app's life after its run turned OK (arena/runs/live_apps.py)."""
+
+        NONE = "", "not an app"
+        LIVE = "live"  # answering through its bridge
+        STOPPING = "stopping"  # asked to stop; the process holding it does so
+        STOPPED = "stopped"  # gone; `app_message` says why
+
+    LIVE_APP_STATES = (AppState.LIVE, AppState.STOPPING)
+
     owner_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     owner_id = models.PositiveBigIntegerField()
     owner = GenericForeignKey("owner_type", "owner_id")
@@ -73,6 +84,13 @@ class Execution(models.Model):
     cpu_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
     claimed_by = models.CharField(max_length=200, blank=True, help_text="Worker that ran it.")
+    holder = models.CharField(
+        max_length=100, blank=True, help_text="Who the owner says may use a server app."
+    )
+    app_state = models.CharField(max_length=10, choices=AppState.choices, blank=True)
+    app_socket = models.CharField(max_length=300, blank=True, help_text="The app's bridge.")
+    app_seen_at = models.DateTimeField(null=True, blank=True, help_text="Last proxied use.")
+    app_message = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -96,6 +114,28 @@ class Execution(models.Model):
     @property
     def has_preview(self) -> bool:
         return self.is_browser_rendered and self.status == self.Status.OK and bool(self.page)
+
+    @property
+    def is_app(self) -> bool:
+        """A server app (Streamlit, Gradio) served through the app proxy."""
+        return self.environment in SERVER_APPS
+
+    @property
+    def app_is_live(self) -> bool:
+        return self.status == self.Status.OK and self.app_state == self.AppState.LIVE
+
+    @property
+    def app_path(self) -> str:
+        """Where the app lives on the preview origin (its base URL path)."""
+        return f"/a/{self.preview_token}"
+
+    @property
+    def app_url(self) -> str:
+        """The app's frame URL for the owner's page, with a fresh ticket (app_proxy.py).
+        Render it only for whom the owner lets use the app."""
+        from arena.runs.app_proxy import app_launch_url  # it imports this module
+
+        return app_launch_url(self)
 
     @property
     def preview_url(self) -> str:

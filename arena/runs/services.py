@@ -16,6 +16,7 @@ from django.utils import timezone
 import executors
 from arena import jobs, metrics
 from arena.logs import log_context
+from arena.runs import live_apps
 from arena.runs.models import Artifact, Execution
 from arena.runs.signals import execution_changed
 from executors.environments import APP_ENVIRONMENTS, ENVIRONMENT_LABELS, REACT, VUE
@@ -42,8 +43,13 @@ def execution_create(
     is_edited: bool = False,
     stdin: str = "",
     packages: list[str] | None = None,
+    holder: str = "",
 ) -> Execution:
+    """A new run of `owner`'s program. `holder` names who may use it if it is a server
+    app (the battle's rater): the app proxy's capability is handed to them only, and
+    caps count per holder. A new run replaces the owner's running app."""
     with transaction.atomic():
+        live_apps.apps_stop([owner], "A new run replaced this app.")
         execution = Execution.objects.create(
             owner=owner,
             code=code,
@@ -52,6 +58,7 @@ def execution_create(
             is_edited=is_edited,
             stdin=stdin,
             packages=packages or [],
+            holder=holder,
         )
         if execution.is_browser_rendered and environment not in COMPILED:
             # HTML and Mermaid need no compiler: the page is ready at once.
@@ -97,6 +104,8 @@ def execution_run(execution_id: int) -> None:
 def _dispatch(execution: Execution) -> None:
     if execution.is_browser_rendered:
         _build_in_sandbox(execution)
+    elif execution.is_app:
+        live_apps.app_run(execution)
     elif execution.environment in APP_ENVIRONMENTS:
         label = ENVIRONMENT_LABELS[execution.environment]
         _finish(
@@ -287,14 +296,15 @@ def recover_executions(worker: str, before: datetime) -> int:
         claimed_by=worker, status__in=Execution.UNFINISHED, started_at__lt=before
     )
     failed = list(orphans)
+    stopped = live_apps.recover_apps(worker, before)
     count = orphans.update(
         status=Execution.Status.FAILED,
         error="The worker restarted while this was running.",
         finished_at=timezone.now(),
     )
-    for execution in failed:
+    for execution in failed + stopped:
         _changed(execution)
-    return count
+    return count + len(stopped)
 
 
 def waiting_executions(before: datetime) -> list[int]:

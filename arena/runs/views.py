@@ -40,7 +40,8 @@ def preview_page(request: HttpRequest, token: str) -> HttpResponse:
 def preview_events(request: HttpRequest, token: str) -> HttpResponse:
     """Telemetry from the preview bridge: a JSON list of {kind, at, data}."""
     execution = Execution.objects.filter(preview_token=token).first()
-    if execution is None or not execution.has_preview or len(request.body) > MAX_EVENTS_BODY:
+    shown = execution is not None and (execution.has_preview or execution.is_app)
+    if execution is None or not shown or len(request.body) > MAX_EVENTS_BODY:
         return HttpResponse(status=404)
     try:
         batch = json.loads(request.body)

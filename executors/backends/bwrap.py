@@ -18,8 +18,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from executors import hostpaths, languages, seccomp
@@ -228,15 +229,9 @@ class BwrapBackend:
         if cgroup is not None:
             cgroup.prepare(mem_mb, limits.nproc)
         filter_fd = seccomp.filter_fd()
-        uid = slot.uid if slot.uid is not None else os.getuid()
-        command = [
-            *self._launch(slot, limits, cpu_s, mem_mb, cgroup),
-            *self._bwrap_args(work, language, limits, uid, mounts),
-            "--seccomp",
-            str(filter_fd),
-            "--",
-            *argv,
-        ]
+        command = self._command(
+            slot, work, language, argv, limits, cpu_s, mem_mb, cgroup, mounts, filter_fd
+        )
 
         def kill(proc: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -266,6 +261,31 @@ class BwrapBackend:
             if cgroup is not None:
                 cgroup.doom_all()  # nothing of this step outlives it
         return StepResult(outcome=outcome, oom_killed=oom)
+
+    def _command(
+        self,
+        slot: Slot,
+        work: str,
+        language: Language,
+        argv: list[str],
+        limits: Limits,
+        cpu_s: float,
+        mem_mb: int,
+        cgroup: RunCgroup | None,
+        mounts: dict[str, str],
+        filter_fd: int,
+    ) -> list[str]:
+        """The whole command of one sandboxed process: launcher, bwrap, seccomp, argv. One
+        builder for runs and for long-lived apps, so both are confined alike."""
+        uid = slot.uid if slot.uid is not None else os.getuid()
+        return [
+            *self._launch(slot, limits, cpu_s, mem_mb, cgroup),
+            *self._bwrap_args(work, language, limits, uid, mounts),
+            "--seccomp",
+            str(filter_fd),
+            "--",
+            *argv,
+        ]
 
     def _launch(
         self, slot: Slot, limits: Limits, cpu_s: float, mem_mb: int, cgroup: RunCgroup | None
@@ -480,6 +500,56 @@ class BwrapBackend:
                 os.close(fd)
         return {"killed_processes": killed}
 
+    # -- long-lived app sandboxes (executors/apps.py) ---------------------------------------
+
+    def start_app(self, spec: ExecSpec, log: IO[bytes]) -> LiveSandbox:
+        """Start `spec` as a sandbox that keeps running (a server app) with the same
+        namespaces, uid, cgroups, rlimits and seccomp filter as a run; its stdout and
+        stderr go to `log`. The caller must `stop()` it, which frees the slot."""
+        language = languages.get_language(spec.language)
+        if language is None:
+            raise ValueError(f"unknown language: {spec.language!r}")
+        limits = language.limits(spec.limits)
+        source_name = language.source_name(spec.code)
+        slot = self.pool.acquire(timeout_s=5)
+        try:
+            work = self._prepare_work_dir(slot, limits)
+            write_files(work, {source_name: spec.code, **spec.files}, slot.uid)
+            cgroup = RunCgroup(self.cgroups, slot.name) if self.cgroups else None
+            if cgroup is not None:
+                cgroup.prepare(limits.mem_mb, limits.nproc)
+            argv = language.run(source_name, limits)
+            mounts = self.toolchain_mounts(language)
+            filter_fd = seccomp.filter_fd()
+            command = self._command(
+                slot,
+                work,
+                language,
+                argv,
+                limits,
+                limits.cpu_s,
+                limits.mem_mb,
+                cgroup,
+                mounts,
+                filter_fd,
+            )
+            try:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                    pass_fds=(filter_fd,),
+                    start_new_session=True,
+                )
+            finally:
+                os.close(filter_fd)
+        except BaseException:
+            self._release(slot)
+            raise
+        return LiveSandbox(self, slot, work, cgroup, process)
+
     # -- reporting ----------------------------------------------------------------------------
 
     def check(self) -> dict[str, Any]:
@@ -551,3 +621,31 @@ def _combined(outcome: Outcome) -> str:
 def _truncated(outcome: Outcome) -> bool:
     assert outcome.stdout is not None and outcome.stderr is not None
     return outcome.stdout.truncated or outcome.stderr.truncated
+
+
+@dataclass
+class LiveSandbox:
+    """A sandbox started by `BwrapBackend.start_app`, running until `stop()`."""
+
+    backend: BwrapBackend
+    slot: Slot
+    work: str  # host path of its /work
+    cgroup: RunCgroup | None
+    process: subprocess.Popen[bytes]
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _released: bool = False
+
+    def oom_killed(self) -> bool:
+        return self.cgroup.oom_killed() if self.cgroup is not None else False
+
+    def stop(self) -> None:
+        """Kill every process of the sandbox, reap it and free its slot. Idempotent."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.cgroup is not None:
+            self.cgroup.doom_all()
+        self.process.wait()
+        with self._lock:
+            if not self._released:
+                self._released = True
+                self.backend._release(self.slot)

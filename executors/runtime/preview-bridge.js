@@ -1,11 +1,12 @@
 // Loaded first by every preview page (executors/pages.py). It records what the rater does
 // in the page (load, click, key, scroll, resize, errors), timestamped, and sends it to the
-// preview origin's own endpoint for this page (/p/<token>/events). Keys 1-4 are handed to
+// preview origin's own endpoint for this page (/p/<token>/events; a server app at /a/<token>/
+// reports there too, the app proxy adds this script to its pages). Keys 1-4 are handed to
 // the battle page, so they still vote after a click inside the preview.
 (function () {
   "use strict";
   var parts = location.pathname.split("/");
-  if (parts[1] !== "p" || !parts[2]) return;
+  if ((parts[1] !== "p" && parts[1] !== "a") || !parts[2]) return;
   var endpoint = "/p/" + parts[2] + "/events";
   var queue = [];
   var lastScroll = 0;

@@ -4,12 +4,13 @@ the quick start runs it, driven by Debian's Chromium through Playwright."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class Arena:
     url: str
     env: dict[str, str]
     preview_origin: str = ""
+    pid: int = 0  # the server process
 
     def shell(self, code: str) -> str:
         """Run Python against the arena's database, as an admin would in `manage.py shell`."""
@@ -67,14 +69,33 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def arena(tmp_path: Path) -> Iterator[Arena]:
+def arena_with(tmp_path: Path) -> Iterator[Callable[..., Arena]]:
+    """Start an arena with these settings (environment variables) added."""
+    with contextlib.ExitStack() as stack:
+
+        def start(**settings: str) -> Arena:
+            return stack.enter_context(_serve(tmp_path, settings))
+
+        yield start
+
+
+@pytest.fixture
+def arena(arena_with: Callable[..., Arena]) -> Arena:
+    return arena_with()
+
+
+@contextlib.contextmanager
+def _serve(tmp_path: Path, settings: dict[str, str]) -> Iterator[Arena]:
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "JOBS_MODE", "DJANGO_SETTINGS_MODULE")
     }
     # A short absence limit lets the tab-closing test see jobs stop within seconds.
-    env.update(DATA_DIR=str(tmp_path), DEBUG="False", RATER_GONE_SECONDS="3")
+    # No warm app sandboxes unless a test asks (tests/browser/test_apps.py): they cost
+    # every arena started here seconds of CPU.
+    env.update(DATA_DIR=str(tmp_path), DEBUG="False", RATER_GONE_SECONDS="3", APP_WARM="0")
+    env.update(settings)
     port, preview_port = free_port(), free_port()
     # Previews on a second port of the same server, as in the quick start.
     env.update(PREVIEW_PORT=str(preview_port))
@@ -101,6 +122,7 @@ def arena(tmp_path: Path) -> Iterator[Arena]:
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
+    server.pid = process.pid
     try:
         _wait_for_port(port, process)
         yield server

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.test_apps import GRADIO_CRASH, GRADIO_GREETER, STREAMLIT_COUNTER
 from tests.browser.test_previews import MERMAID, TSX_COUNTER, VUE_COUNTER
 from tests.cli import run_module
 
@@ -64,6 +65,34 @@ def test_a_page_that_reaches_for_the_network_is_blocked(tmp_path: Path) -> None:
     assert any("Content Security Policy" in error for error in report["console_errors"])
 
 
-def test_an_app_environment_is_answered_honestly(tmp_path: Path) -> None:
-    report = preview(tmp_path, "app.py", "import streamlit as st\nst.write('hi')\n", "streamlit")
+def test_a_streamlit_app_is_served_and_read_back(tmp_path: Path) -> None:
+    report = preview(tmp_path, "app.py", STREAMLIT_COUNTER, "streamlit", "--timeout", "90")
+    assert report["status"] == "ok", report
+    assert "Tally" in report["text"] and "Count: 0" in report["text"]
+
+
+def test_a_gradio_app_is_served_and_read_back(tmp_path: Path) -> None:
+    report = preview(tmp_path, "app.py", GRADIO_GREETER, "gradio", "--timeout", "90")
+    assert report["status"] == "ok", report
+    assert "greeting" in report["text"]
+
+
+def test_a_crashing_app_is_a_runtime_error(tmp_path: Path) -> None:
+    crashed = preview(tmp_path, "app.py", GRADIO_CRASH, "gradio", "--timeout", "90")
+    assert crashed["status"] == "runtime_error"
+    assert "the model forgot something" in crashed["build_log"]
+    raising = "import streamlit as st\nst.title('Before')\nx = 1 / 0\n"
+    shown = preview(tmp_path, "app.py", raising, "streamlit", "--timeout", "90")
+    assert shown["status"] == "runtime_error"
+    assert any("ZeroDivisionError" in error for error in shown["console_errors"])
+
+
+def test_an_app_that_never_answers_is_a_timeout(tmp_path: Path) -> None:
+    never = "import time\nimport gradio as gr\ntime.sleep(600)\n"
+    report = preview(tmp_path, "app.py", never, "gradio", "--timeout", "15")
+    assert report["status"] == "timeout"
+
+
+def test_a_game_is_answered_honestly(tmp_path: Path) -> None:
+    report = preview(tmp_path, "game.py", "import pygame\npygame.init()\n", "pygame")
     assert report["status"] == "sandbox_error" and "not served" in report["build_log"]

@@ -1,0 +1,261 @@
+"""Server apps as raters use them: a Streamlit and a Gradio answer run in live sandboxes
+behind the app proxy, framed in the battle page; only the battle's rater gets in; caps
+refuse clearly; an idle app is stopped and its sandbox is gone; a crash is shown."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import FrameLocator, Page, expect
+
+from tests.browser.conftest import Arena, type_and_start
+from tests.fakes import markdown_answer, openai_server
+
+pytestmark = pytest.mark.browser
+
+STREAMLIT_COUNTER = """\
+import streamlit as st
+
+st.title("Tally")
+if "count" not in st.session_state:
+    st.session_state.count = 0
+if st.button("Add one"):
+    st.session_state.count += 1
+st.write(f"Count: {st.session_state.count}")
+name = st.text_input("Your name")
+if name:
+    st.write(f"Hello, {name}!")
+"""
+GRADIO_GREETER = """\
+import gradio as gr
+
+def greet(name):
+    return "Hello " + name + "!"
+
+demo = gr.Interface(fn=greet, inputs=gr.Textbox(label="name"), outputs=gr.Textbox(label="greeting"))
+demo.launch(share=True)
+"""
+GRADIO_CRASH = """\
+import gradio as gr
+
+raise RuntimeError("the model forgot something")
+"""
+APP_START_MS = 90_000  # cold starts on a loaded 2-core machine
+APP_RENDER_MS = 60_000  # Streamlit's first render loads megabytes of scripts
+
+
+@pytest.fixture
+def arena(arena_with: Callable[..., Arena]) -> Arena:
+    """The arena as it runs by default: a warm spare per framework (APP_WARM=1)."""
+    return arena_with(APP_WARM="1")
+
+
+@pytest.fixture
+def battle_with(arena: Arena, page: Page) -> Iterator[Callable[..., None]]:
+    """Start a battle whose two models both answer with `code`, open in `page`."""
+    with contextlib.ExitStack() as servers:
+
+        def start(code: str, language: str = "python") -> None:
+            answer = markdown_answer(code, language=language)
+            server = servers.enter_context(openai_server(default=answer))
+            model = {"provider": "openai", "base_url": server.base_url, "is_active": True}
+            arena.use_models(
+                {**model, "name": "left", "model_id": "left-v1"},
+                {**model, "name": "right", "model_id": "right-v1"},
+            )
+            type_and_start(page, arena.url, "Build an app")
+            expect(page).to_have_url(re.compile(r"/battles/[0-9a-f-]{36}/$"))
+
+        yield start
+
+
+def app_frames(page: Page, count: int = 2) -> FrameLocator:
+    expect(page.locator("iframe.preview")).to_have_count(count, timeout=APP_START_MS)
+    return page.frame_locator("iframe.preview").first
+
+
+def app_descendants(root: int) -> set[int]:
+    """Pids below `root` (the Daphne server): the app sandboxes it started."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def app_processes(root: int) -> set[int]:
+    """Processes below `root` running inside an app sandbox that holds an answer's app
+    (warm spares, waiting without one, are not counted)."""
+    found = set()
+    for pid in app_descendants(root):
+        with contextlib.suppress(OSError):
+            if os.path.exists(f"/proc/{pid}/root/work/app.py"):
+                found.add(pid)
+    return found
+
+
+def wait_until_gone(root: int, timeout_s: float = 15) -> set[int]:
+    deadline = time.monotonic() + timeout_s
+    while app_processes(root) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return app_processes(root)
+
+
+def test_a_streamlit_app_renders_and_a_click_and_an_input_change_it(
+    arena: Arena, page: Page, battle_with
+) -> None:
+    battle_with(STREAMLIT_COUNTER)
+    frame = app_frames(page)
+    expect(frame.get_by_text("Count: 0")).to_be_visible(timeout=APP_RENDER_MS)
+    frame.get_by_role("button", name="Add one").click()
+    expect(frame.get_by_text("Count: 1")).to_be_visible()
+    field = frame.get_by_label("Your name")
+    field.fill("Ada")
+    field.press("Enter")
+    expect(frame.get_by_text("Hello, Ada!")).to_be_visible()
+    expect(page.locator(".run .badge.status-ok")).to_have_count(2)
+    # Telemetry arrives from the app's page as from any preview.
+    page.wait_for_timeout(1500)
+    kinds = arena.shell(
+        "from arena.runs.models import Execution as E\n"
+        "print(sorted({e.kind for x in E.objects.filter(environment='streamlit')"
+        " for e in x.events.all()}))"
+    )
+    assert "load" in kinds and "click" in kinds
+
+
+def test_a_gradio_app_answers(arena: Arena, page: Page, battle_with) -> None:
+    battle_with(GRADIO_GREETER)
+    frame = app_frames(page)
+    frame.get_by_label("name").fill("Ada")
+    frame.get_by_role("button", name="Submit").click()
+    expect(frame.get_by_label("greeting")).to_have_value("Hello Ada!", timeout=30_000)
+
+
+def test_only_the_battles_rater_reaches_its_app(arena: Arena, page: Page, battle_with) -> None:
+    battle_with(STREAMLIT_COUNTER)
+    frame = app_frames(page)
+    expect(frame.get_by_text("Count: 0")).to_be_visible(timeout=APP_RENDER_MS)
+    with_ticket = page.locator("iframe.preview").first.get_attribute("src") or ""
+    bare = with_ticket.split("?", 1)[0]
+    assert "arena_ticket=" in with_ticket
+    browser = page.context.browser
+    assert browser is not None
+    stranger = browser.new_context()  # another rater: no pass cookie
+    try:
+        other = stranger.new_page()
+        response = other.goto(bare)
+        assert response is not None and response.status == 403
+        expect(other.locator("body")).to_contain_text("open only to the rater")
+        token = bare.rstrip("/").split("/")[-1]
+        forged = other.goto(f"{bare}?arena_ticket={token}")  # an unsigned ticket
+        assert forged is not None and forged.status == 403
+        # A page of another origin cannot open the app's websocket, even holding the
+        # URL: the proxy wants the preview origin and the pass cookie.
+        other.goto(arena.url + "/")
+        opened = other.evaluate(
+            """(url) => new Promise((done) => {
+                const ws = new WebSocket(url);
+                ws.onopen = () => done('opened');
+                ws.onerror = ws.onclose = () => done('refused');
+            })""",
+            bare.replace("http", "ws") + "_stcore/stream",
+        )
+        assert opened == "refused"
+    finally:
+        stranger.close()
+    # The rater's own frame still works.
+    frame.get_by_role("button", name="Add one").click()
+    expect(frame.get_by_text("Count: 1")).to_be_visible()
+
+
+def test_the_per_rater_cap_refuses_with_a_clear_message(
+    arena_with: Callable[..., Arena], page: Page
+) -> None:
+    arena = arena_with(APP_MAX_PER_RATER="1")
+    with openai_server(default=markdown_answer(STREAMLIT_COUNTER, language="python")) as server:
+        model = {"provider": "openai", "base_url": server.base_url, "is_active": True}
+        arena.use_models(
+            {**model, "name": "left", "model_id": "left-v1"},
+            {**model, "name": "right", "model_id": "right-v1"},
+        )
+        type_and_start(page, arena.url, "Build an app")
+        expect(page.locator("iframe.preview")).to_have_count(1, timeout=APP_START_MS)
+        expect(page.locator(".run .error")).to_contain_text(
+            "You already have 1 apps running", timeout=APP_START_MS
+        )
+        expect(page.locator(".run .badge.status-sandbox_error")).to_have_count(1)
+
+
+def test_the_global_cap_refuses_with_a_clear_message(
+    arena_with: Callable[..., Arena], page: Page
+) -> None:
+    arena = arena_with(APP_MAX_LIVE="1")
+    with openai_server(default=markdown_answer(STREAMLIT_COUNTER, language="python")) as server:
+        model = {"provider": "openai", "base_url": server.base_url, "is_active": True}
+        arena.use_models(
+            {**model, "name": "left", "model_id": "left-v1"},
+            {**model, "name": "right", "model_id": "right-v1"},
+        )
+        type_and_start(page, arena.url, "Build an app")
+        expect(page.locator(".run .error")).to_contain_text(
+            "The arena is running its most apps at once (1)", timeout=APP_START_MS
+        )
+
+
+def test_an_idle_app_is_stopped_and_its_sandbox_is_gone(
+    arena_with: Callable[..., Arena], page: Page
+) -> None:
+    arena = arena_with(APP_IDLE_SECONDS="8", APP_WARM="1")
+    with openai_server(default=markdown_answer(STREAMLIT_COUNTER, language="python")) as server:
+        model = {"provider": "openai", "base_url": server.base_url, "is_active": True}
+        arena.use_models(
+            {**model, "name": "left", "model_id": "left-v1"},
+            {**model, "name": "right", "model_id": "right-v1"},
+        )
+        type_and_start(page, arena.url, "Build an app")
+        app_frames(page)
+        assert app_processes(arena.pid)  # both apps run, each in its sandbox
+        # The rater does nothing in them now: an open app's page sends nothing by itself.
+        expect(page.locator(".run").first).to_contain_text(
+            "The app stopped after 8 seconds without use", timeout=60_000
+        )
+        expect(page.locator(".run").last).to_contain_text("without use", timeout=15_000)
+        expect(page.locator("iframe.preview")).to_have_count(0)
+        assert wait_until_gone(arena.pid) == set()
+
+
+def test_a_vote_stops_the_battles_apps(arena: Arena, page: Page, battle_with) -> None:
+    battle_with(STREAMLIT_COUNTER)
+    frame = app_frames(page)
+    expect(frame.get_by_text("Count: 0")).to_be_visible(timeout=APP_RENDER_MS)
+    assert app_processes(arena.pid)
+    page.get_by_role("button", name="A is better").click()
+    page.get_by_role("button", name="Submit vote and reveal").click()
+    expect(page.locator(".run").first).to_contain_text("The battle is over", timeout=15_000)
+    assert wait_until_gone(arena.pid) == set()
+
+
+def test_a_crashing_app_is_a_runtime_error_with_its_traceback(
+    arena: Arena, page: Page, battle_with
+) -> None:
+    battle_with(GRADIO_CRASH)
+    expect(page.locator(".run .badge.status-runtime_error")).to_have_count(2, timeout=APP_START_MS)
+    expect(page.locator(".run pre.stderr").first).to_contain_text("the model forgot something")
+    expect(page.locator("iframe.preview")).to_have_count(0)
