@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from base64 import b64encode
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,7 +76,7 @@ def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model.model_id,
         "messages": [
-            {"role": m.role, "content": m.content} for m in messages if m.role != "system"
+            {"role": m.role, "content": _content(m)} for m in messages if m.role != "system"
         ],
         "max_tokens": DEFAULT_MAX_TOKENS,
         "stream": True,
@@ -95,6 +96,17 @@ def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:
     if extra:
         body["extra_body"] = extra
     return body
+
+
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    """Plain text, or a text block then one base64 image block per PNG."""
+    if not message.images:
+        return message.content
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    for png in message.images:
+        source = {"type": "base64", "media_type": "image/png", "data": b64encode(png).decode()}
+        blocks.append({"type": "image", "source": source})
+    return blocks
 
 
 class _Answer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from base64 import b64encode
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -70,7 +71,7 @@ class OpenAICompatProvider(SdkProvider):
 def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model.model_id,
-        "messages": [{"role": m.role, "content": m.content} for m in messages],
+        "messages": [{"role": m.role, "content": _content(m)} for m in messages],
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -85,6 +86,18 @@ def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:
     if extra:
         body["extra_body"] = extra
     return body
+
+
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    """Plain text, or a text part then one `image_url` data-URL part per PNG (the vision
+    format of OpenAI, vLLM and OpenRouter)."""
+    if not message.images:
+        return message.content
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    for png in message.images:
+        url = "data:image/png;base64," + b64encode(png).decode()
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    return parts
 
 
 def _open(client: openai.OpenAI, body: dict[str, Any]) -> Stream[ChatCompletionChunk]:
