@@ -30,13 +30,13 @@ from arena.judges.prompts import (
     template_problems,
 )
 from arena.judges.verdicts import Preference
-from arena.llms.models import LanguageModel
+from arena.llms.models import LanguageModel, ProviderFields, ProviderKind
 from arena.llms.types import ModelSpec
 from arena.runs.models import Execution
 from arena.vocabulary import WINNER_LABELS
 
 
-class Judge(models.Model):
+class Judge(ProviderFields):
     """An automatic judge: an LLM, a scalar reward model, or a rule that needs no model."""
 
     class Kind(models.TextChoices):
@@ -53,15 +53,11 @@ class Judge(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
-    # LLM judges: the same fields as a language model, called through its provider.
-    provider = models.CharField(max_length=20, choices=LanguageModel.Provider.choices, blank=True)
-    model_id = models.CharField(max_length=200, blank=True)
-    base_url = models.URLField(blank=True, help_text="API base URL; empty for the default.")
-    api_key_env = models.CharField(
-        max_length=100, blank=True, help_text="Name of the environment variable holding the key."
-    )
-    params = models.JSONField(
-        default=dict, blank=True, help_text='e.g. {"temperature": 0, "max_tokens": 2048}.'
+    # LLM judges: a language model's provider fields (ProviderFields), which only LLM
+    # judges need; `clean` asks an LLM judge for them.
+    provider = models.CharField(max_length=20, choices=ProviderKind.choices, blank=True)
+    model_id = models.CharField(
+        max_length=200, blank=True, help_text="The provider's id for the model."
     )
     system_prompt = models.TextField(blank=True, help_text="Empty: the default judge prompt.")
     prompt_with_execution = models.TextField(
@@ -153,15 +149,7 @@ class Judge(models.Model):
         return EVIDENCE_MODES
 
     def spec(self) -> ModelSpec:
-        return ModelSpec(
-            name=self.name,
-            provider=self.provider,
-            model_id=self.model_id,
-            base_url=self.base_url,
-            api_key_env=self.api_key_env,
-            params=dict(self.params or {}),
-            timeout_s=self.timeout_s,
-        )
+        return self.provider_spec(self.name, timeout_s=self.timeout_s)
 
     def prompts(self) -> LlmPrompts:
         return LlmPrompts(
