@@ -20,7 +20,8 @@ from arena.judges.autoarena import load_prompt_set
 from arena.judges.management.commands.seed_auto_arena import DEMO_PROMPTS
 call_command('seed_auto_arena')
 prompts = json.loads(DEMO_PROMPTS.read_text())['prompts']
-load_prompt_set('demo-python', 'three Python prompts', [p for p in prompts if p['language'] == 'python'][:3])
+python = [p for p in prompts if p['language'] == 'python'][:3]
+load_prompt_set('demo-python', 'three Python prompts', python)
 get_user_model().objects.create_user('ada', password='pw-for-ada', is_staff=True)
 """
 

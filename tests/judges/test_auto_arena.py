@@ -252,3 +252,32 @@ def test_the_score_weights_strong_verdicts_three_times_and_resamples_prompts() -
     assert 50.0 <= row["lower"] <= row["score"] <= row["upper"] <= 75.0
     assert board["rows"][-1] == {**board["rows"][-1], "model": "base", "score": 50.0}
     assert auto_board(games, "base", rounds=200, seed=1) == board  # seeded
+
+
+def test_the_page_refuses_bad_choices_with_the_form_and_starts_nothing(
+    arena_setup: Any, staff_client: Any
+) -> None:
+    setup = arena_setup("http://127.0.0.1:9/v1", "http://127.0.0.1:9", "http://127.0.0.1:9/v1")
+    base = setup["baseline"]
+    form = {
+        "prompt_set": setup["prompt_set"].pk,
+        "candidates": [base.pk],  # only the baseline
+        "baseline": base.pk,
+        "judge": setup["judge"].pk,
+        "modes": "both",
+    }
+    page = staff_client.post("/research/judges/auto/new", form)
+    assert page.status_code == 400
+    assert "Pick at least one model besides the baseline." in page.content.decode()
+    page = staff_client.post("/research/judges/auto/new", {**form, "prompt_set": "nope"})
+    assert page.status_code == 400 and "Select a valid choice" in page.content.decode()
+    assert not AutoArenaRun.objects.exists()
+    assert staff_client.get("/research/judges/auto/").status_code == 200
+    assert staff_client.get("/research/judges/auto/999/").status_code == 404
+
+
+def test_the_automatic_arena_is_for_researchers_only(client: Any, django_user_model: Any) -> None:
+    assert client.get("/research/judges/auto/").status_code == 302  # to the admin login
+    client.force_login(django_user_model.objects.create_user("eve", password="pw"))
+    assert client.get("/research/judges/auto/").status_code == 403
+    assert client.post("/research/judges/auto/new", {}).status_code == 403
