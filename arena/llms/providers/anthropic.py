@@ -19,6 +19,7 @@ from arena.llms.providers.sdk import (
     safe_text,
     server_message,
     status_error,
+    tls_context,
     transport_failure,
 )
 from arena.llms.providers.thinking import ThinkSplitter
@@ -49,11 +50,13 @@ ERROR_TYPE_STATUS = {
 
 class AnthropicProvider(SdkProvider):
     def _client(self, model: ModelSpec, key: str) -> anthropic.Anthropic:
+        timeout = anthropic.Timeout(model.timeout_s, connect=connect_timeout(model))
         return anthropic.Anthropic(
             api_key=key,  # given explicitly, so the SDK consults no env var or profile
             base_url=model.base_url or None,
-            timeout=anthropic.Timeout(model.timeout_s, connect=connect_timeout(model)),
+            timeout=timeout,
             max_retries=0,  # retries are ours: only before the first token
+            http_client=anthropic.DefaultHttpxClient(verify=tls_context(), timeout=timeout),
         )
 
     def _open(

@@ -19,6 +19,7 @@ from arena.llms.providers.sdk import (
     safe_text,
     server_message,
     status_error,
+    tls_context,
     transport_failure,
 )
 from arena.llms.providers.thinking import ThinkSplitter
@@ -49,11 +50,13 @@ REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 class OpenAICompatProvider(SdkProvider):
     def _client(self, model: ModelSpec, key: str) -> openai.OpenAI:
+        timeout = openai.Timeout(model.timeout_s, connect=connect_timeout(model))
         return openai.OpenAI(
             api_key=key,
             base_url=model.base_url or None,
-            timeout=openai.Timeout(model.timeout_s, connect=connect_timeout(model)),
+            timeout=timeout,
             max_retries=0,  # retries are ours: only before the first token
+            http_client=openai.DefaultHttpxClient(verify=tls_context(), timeout=timeout),
         )
 
     def _open(
