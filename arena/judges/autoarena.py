@@ -40,7 +40,7 @@ from arena.judges.models import (
 )
 from arena.judges.prompts import ORDERS, JudgeInput
 from arena.judges.reports import board_correlation
-from arena.judges.services import NOT_RUN, OPEN, in_parallel, judge_row, last_runs
+from arena.judges.services import NOT_RUN, OPEN, Progress, in_parallel, judge_row, last_runs
 from arena.judges.verdicts import STRONG, Preference
 from arena.llms.models import LanguageModel
 from arena.llms.providers import get_provider
@@ -312,7 +312,7 @@ def judge_answers(run: AutoArenaRun) -> None:
     if not open_ids:
         return
     inputs = judge_inputs(pairs)
-    progress = AutoArenaRun.objects.filter(pk=run.pk)
+    progress = Progress(AutoArenaRun.objects.filter(pk=run.pk))
     in_parallel(
         open_ids,
         lambda pk: judge_row(
@@ -321,6 +321,7 @@ def judge_answers(run: AutoArenaRun) -> None:
         threads=run.judge.concurrency,
         name=f"auto-judge-{run.pk}",
     )
+    progress.flush()
 
 
 def answer_pairs(run: AutoArenaRun) -> list[tuple[AutoAnswer, AutoAnswer]]:

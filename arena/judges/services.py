@@ -13,6 +13,7 @@ import logging
 import queue
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -163,8 +164,37 @@ def _create_rows(run: JudgingRun) -> None:
     Judgement.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=500)
 
 
+class Progress:
+    """A run's `done` and `failed` counters, added to by every judging thread and written
+    at most every `every_s` seconds (and by `flush`): one counter row updated by every
+    judgement serialised the threads on its row lock (tests/benchmarks/test_judging_bench.py)."""
+
+    def __init__(self, run_row: QuerySet[Any], every_s: float = 1.0) -> None:
+        self.run_row = run_row
+        self.every_s = every_s
+        self._counts = {"done": 0, "failed": 0}
+        self._written = time.monotonic()
+        self._lock = threading.Lock()
+
+    def add(self, counter: str) -> None:
+        with self._lock:
+            self._counts[counter] += 1
+            due = time.monotonic() - self._written >= self.every_s
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            counts, self._counts = self._counts, {"done": 0, "failed": 0}
+            self._written = time.monotonic()
+        if counts["done"] or counts["failed"]:
+            self.run_row.update(
+                done=F("done") + counts["done"], failed=F("failed") + counts["failed"]
+            )
+
+
 def _work_on(run: JudgingRun, judgement_ids: list[int], inputs: dict[str, JudgeInput]) -> None:
-    progress = JudgingRun.objects.filter(pk=run.pk)
+    progress = Progress(JudgingRun.objects.filter(pk=run.pk))
     in_parallel(
         judgement_ids,
         lambda pk: judge_row(
@@ -173,6 +203,7 @@ def _work_on(run: JudgingRun, judgement_ids: list[int], inputs: dict[str, JudgeI
         threads=run.judge.concurrency,
         name=f"judge-{run.pk}",
     )
+    progress.flush()
 
 
 def in_parallel(ids: list[int], work: Callable[[int], object], *, threads: int, name: str) -> None:
@@ -203,7 +234,7 @@ def in_parallel(ids: list[int], work: Callable[[int], object], *, threads: int, 
 
 def judge_one(run: JudgingRun, judgement_id: int, inputs: dict[str, JudgeInput]) -> bool:
     """One battle judgement of `run` (see `judge_row`)."""
-    progress = JudgingRun.objects.filter(pk=run.pk)
+    progress = Progress(JudgingRun.objects.filter(pk=run.pk), every_s=0)
     return judge_row(
         Judgement, judgement_id, run.judge, lambda row: inputs[row.judged_key()], progress
     )
@@ -214,10 +245,10 @@ def judge_row(
     pk: int,
     judge: Judge,
     input_of: Callable[[Any], JudgeInput],
-    progress: QuerySet[Any],
+    progress: Progress,
 ) -> bool:
-    """Claim, judge and store one verdict row of any owner; `progress` (the run's row,
-    with `done` and `failed` counters) counts it. False when another worker had it or it
+    """Claim, judge and store one verdict row of any owner; `progress` (the run's
+    counters) counts it. False when another worker had it or it
     was done."""
     claimed = rows._default_manager.filter(pk=pk, status__in=OPEN).update(
         status=Verdict.Status.RUNNING,
@@ -255,7 +286,7 @@ def ask(judge: Judge, shown: JudgeInput, row: Verdict) -> Outcome:
 
 
 def _store_outcome(
-    rows: type[Verdict], row: Verdict, judge: Judge, outcome: Outcome, progress: QuerySet[Any]
+    rows: type[Verdict], row: Verdict, judge: Judge, outcome: Outcome, progress: Progress
 ) -> None:
     preference = outcome.preference
     stored = rows._default_manager.filter(pk=row.pk, status=Verdict.Status.RUNNING).update(
@@ -276,17 +307,15 @@ def _store_outcome(
         finished_at=timezone.now(),
     )
     if stored:
-        progress.update(done=F("done") + 1)
+        progress.add("done")
 
 
-def _store_failure(
-    rows: type[Verdict], row: Verdict, message: str, progress: QuerySet[Any]
-) -> None:
+def _store_failure(rows: type[Verdict], row: Verdict, message: str, progress: Progress) -> None:
     stored = rows._default_manager.filter(pk=row.pk, status=Verdict.Status.RUNNING).update(
         status=Verdict.Status.FAILED, error=message[:500], finished_at=timezone.now()
     )
     if stored:
-        progress.update(failed=F("failed") + 1)
+        progress.add("failed")
 
 
 def recover_judging(worker: str, before: datetime) -> int:

@@ -8,7 +8,7 @@ Two measurements per concurrency, side by side in one run, on the same server:
   claim each row by a conditional update, call, parse, store, count, then the report.
 The ratio run/calls is the arena's share; near 1 means the model call is the bottleneck,
 not the database work around it. With BENCH_PROFILE=1 the run at concurrency 8 is
-profiled (cProfile, top 25 by cumulative time).
+profiled (cProfile on every judgement's thread, top 30 by cumulative time).
 
 Run: `python -m pytest tests/benchmarks/test_judging_bench.py -s` (PostgreSQL from
 DATABASE_URL, as the tests). Figures are recorded in arena/judges/README.md.
@@ -28,6 +28,7 @@ import pytest
 
 from arena.judges.judging import ask_llm
 from arena.judges.models import Judge
+from arena.judges import services
 from arena.judges.services import Selection, judge_inputs, run_start
 from tests.fakes import openai_server, text_answer
 from tests.judges.conftest import (  # noqa: F401 (fixtures)
@@ -76,17 +77,32 @@ def _run(base_url: str, threads: int, profile: bool = False) -> float:
         base_url=base_url,
         concurrency=threads,
     )
-    profiler = cProfile.Profile() if profile else None
+    profiles: list[cProfile.Profile] = []
+    original = services.judge_row
+    if profile:  # each judgement on its worker thread (a profiler sees one thread only)
+
+        def profiled(*args: Any) -> bool:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            try:
+                return original(*args)
+            finally:
+                profiler.disable()
+                profiles.append(profiler)
+
+        services.judge_row = profiled  # type: ignore[assignment]
     started = time.perf_counter()
-    if profiler:
-        profiler.enable()
-    run = wait_for_run(run_start(judge=judge, selection=Selection(), modes="without"), 600)
-    if profiler:
-        profiler.disable()
+    try:
+        run = wait_for_run(run_start(judge=judge, selection=Selection(), modes="without"), 600)
+    finally:
+        services.judge_row = original  # type: ignore[assignment]
     elapsed = time.perf_counter() - started
     assert run.status == "done" and run.done == 2 * BATTLES
-    if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    if profiles:
+        stats = pstats.Stats(profiles[0])
+        for other in profiles[1:]:
+            stats.add(other)
+        stats.sort_stats("cumulative").print_stats(30)
     return run.done / elapsed
 
 
