@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
+from arena.judges import services
 from arena.judges.judging import ask_llm
 from arena.judges.models import Judge
-from arena.judges import services
 from arena.judges.services import Selection, judge_inputs, run_start
 from tests.fakes import openai_server, text_answer
 from tests.judges.conftest import (  # noqa: F401 (fixtures)
