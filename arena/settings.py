@@ -288,6 +288,10 @@ EXPORTS_DIR = Path(os.getenv("EXPORTS_DIR", DATA_DIR / "exports"))
 EXPORTS_LICENSE = os.getenv("EXPORTS_LICENSE", "CC-BY-4.0")
 EXPORTS_TITLE = os.getenv("EXPORTS_TITLE", "Code Arena votes")
 LEADERBOARD_BOOTSTRAP = envint("LEADERBOARD_BOOTSTRAP", 100)
+# The automatic arena waits this long for its programs' runs, then for their previews'
+# screenshots (other queues' work); past that the judge sees what there is.
+AUTO_ARENA_EXECUTION_WAIT_S = envint("AUTO_ARENA_EXECUTION_WAIT_S", 600)
+AUTO_ARENA_SCREENSHOT_WAIT_S = envint("AUTO_ARENA_SCREENSHOT_WAIT_S", 60)
 # Votes within this many seconds share one leaderboard refresh.
 LEADERBOARD_DEBOUNCE_SECONDS = envint("LEADERBOARD_DEBOUNCE_SECONDS", 5)
 # Requests are checked before they reach the models (arena/llms/moderation.py): a class

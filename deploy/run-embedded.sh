@@ -16,5 +16,6 @@ pip install -q --disable-pip-version-check -e .
 python -m executors setup
 python manage.py migrate -v0
 python manage.py seed_demo
+python manage.py seed_auto_arena
 echo "Code Arena is running on http://$HOST:$PORT/ (previews on port $PREVIEW_PORT; Ctrl-C stops it)"
 exec daphne -b "$HOST" -p "$PORT" -e "tcp:port=$PREVIEW_PORT:interface=$HOST" arena.asgi:application

@@ -4,7 +4,17 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from arena.judges.models import Judge, Judgement, JudgeReport, JudgingRun
+from arena.judges.models import (
+    AutoAnswer,
+    AutoArenaRun,
+    AutoJudgement,
+    AutoPrompt,
+    Judge,
+    Judgement,
+    JudgeReport,
+    JudgingRun,
+    PromptSet,
+)
 from arena.judges.services import Selection, run_start
 
 
@@ -76,6 +86,49 @@ class JudgeReportAdmin(admin.ModelAdmin[JudgeReport]):
     list_display = ("id", "judge", "run", "battle_hash", "computed_at")
     readonly_fields = ("judge", "run", "battle_hash", "computed_at")
     exclude = ("battle_ids", "data", "rows")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class AutoPromptInline(admin.TabularInline[AutoPrompt, PromptSet]):
+    model = AutoPrompt
+    extra = 1
+
+
+@admin.register(PromptSet)
+class PromptSetAdmin(admin.ModelAdmin[PromptSet]):
+    """Prompt sets of the automatic arena; runs start from its research page."""
+
+    list_display = ("name", "description", "created_at")
+    inlines = (AutoPromptInline,)
+
+
+@admin.register(AutoArenaRun)
+class AutoArenaRunAdmin(admin.ModelAdmin[AutoArenaRun]):
+    list_display = ("id", "prompt_set", "judge", "baseline", "modes", "status", "done", "total")
+    list_filter = ("status", "judge")
+    readonly_fields = [f.name for f in AutoArenaRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # started from /research/judges/auto/ or `manage.py auto_arena`
+
+
+@admin.register(AutoAnswer)
+class AutoAnswerAdmin(admin.ModelAdmin[AutoAnswer]):
+    list_display = ("id", "prompt", "model", "status", "code_language", "environment")
+    list_filter = ("status", "model")
+    readonly_fields = [f.name for f in AutoAnswer._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AutoJudgement)
+class AutoJudgementAdmin(admin.ModelAdmin[AutoJudgement]):
+    list_display = ("id", "judge", "answer", "order", "evidence", "status", "label", "is_parsed")
+    list_filter = ("judge", "status", "evidence", "is_parsed")
+    readonly_fields = [f.name for f in AutoJudgement._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

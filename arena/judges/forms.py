@@ -4,8 +4,9 @@ from typing import Any
 
 from django import forms
 
-from arena.judges.models import Judge, JudgingRun
+from arena.judges.models import Judge, JudgingRun, PromptSet
 from arena.judges.services import Selection
+from arena.llms.models import LanguageModel
 
 
 class RunForm(forms.Form):
@@ -43,3 +44,32 @@ class RunForm(forms.Form):
             sample=data.get("sample") or 0,
             seed=int(data["seed"]),
         )
+
+
+class AutoArenaForm(forms.Form):
+    """An automatic arena run: the page's form and the command's arguments agree."""
+
+    prompt_set = forms.ModelChoiceField(queryset=PromptSet.objects.all())
+    candidates = forms.ModelMultipleChoiceField(
+        queryset=LanguageModel.objects.all(), label="Models", help_text="Each against the baseline."
+    )
+    baseline = forms.ModelChoiceField(queryset=LanguageModel.objects.all())
+    judge = forms.ModelChoiceField(queryset=Judge.objects.filter(is_active=True))
+    modes = forms.ChoiceField(
+        choices=JudgingRun.Modes.choices,
+        initial=JudgingRun.Modes.BOTH,
+        label="Evidence",
+        help_text="Without execution is the ablation: the judge sees the answers only.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        baseline, candidates = cleaned.get("baseline"), cleaned.get("candidates")
+        others = [m for m in candidates or [] if baseline is None or m.pk != baseline.pk]
+        if candidates is not None and not others:
+            self.add_error("candidates", "Pick at least one model besides the baseline.")
+        judge = cleaned.get("judge")
+        blind = cleaned.get("modes") == JudgingRun.Modes.WITHOUT
+        if judge is not None and blind and "without" not in judge.evidence_modes():
+            self.add_error("modes", f"{judge} judges with execution only.")
+        return cleaned

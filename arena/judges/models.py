@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -29,12 +30,13 @@ from arena.judges.prompts import (
     template_problems,
 )
 from arena.judges.verdicts import Preference
-from arena.llms.models import LanguageModel
+from arena.llms.models import LanguageModel, ProviderFields, ProviderKind
 from arena.llms.types import ModelSpec
+from arena.runs.models import Execution
 from arena.vocabulary import WINNER_LABELS
 
 
-class Judge(models.Model):
+class Judge(ProviderFields):
     """An automatic judge: an LLM, a scalar reward model, or a rule that needs no model."""
 
     class Kind(models.TextChoices):
@@ -51,15 +53,11 @@ class Judge(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
-    # LLM judges: the same fields as a language model, called through its provider.
-    provider = models.CharField(max_length=20, choices=LanguageModel.Provider.choices, blank=True)
-    model_id = models.CharField(max_length=200, blank=True)
-    base_url = models.URLField(blank=True, help_text="API base URL; empty for the default.")
-    api_key_env = models.CharField(
-        max_length=100, blank=True, help_text="Name of the environment variable holding the key."
-    )
-    params = models.JSONField(
-        default=dict, blank=True, help_text='e.g. {"temperature": 0, "max_tokens": 2048}.'
+    # LLM judges: a language model's provider fields (ProviderFields), which only LLM
+    # judges need; `clean` asks an LLM judge for them.
+    provider = models.CharField(max_length=20, choices=ProviderKind.choices, blank=True)
+    model_id = models.CharField(
+        max_length=200, blank=True, help_text="The provider's id for the model."
     )
     system_prompt = models.TextField(blank=True, help_text="Empty: the default judge prompt.")
     prompt_with_execution = models.TextField(
@@ -72,8 +70,8 @@ class Judge(models.Model):
     )
     send_screenshots = models.BooleanField(
         default=False,
-        help_text="Send preview screenshots with the execution evidence (providers that "
-        "accept images only; screenshots are not captured yet, so nothing is sent).",
+        help_text="Send each page's screenshot with the execution evidence (OpenAI-compatible "
+        "and Anthropic providers; the replay provider reads text only).",
     )
     input_usd_per_mtok = models.DecimalField(
         max_digits=10, decimal_places=4, default=0, help_text="Price per million input tokens."
@@ -151,15 +149,7 @@ class Judge(models.Model):
         return EVIDENCE_MODES
 
     def spec(self) -> ModelSpec:
-        return ModelSpec(
-            name=self.name,
-            provider=self.provider,
-            model_id=self.model_id,
-            base_url=self.base_url,
-            api_key_env=self.api_key_env,
-            params=dict(self.params or {}),
-            timeout_s=self.timeout_s,
-        )
+        return self.provider_spec(self.name, timeout_s=self.timeout_s)
 
     def prompts(self) -> LlmPrompts:
         return LlmPrompts(
@@ -250,12 +240,10 @@ class JudgingRun(models.Model):
         return tuple(mode for mode in wanted if mode in self.judge.evidence_modes())
 
 
-class Judgement(models.Model):
-    """One judge's verdict on one battle, in one side order, with or without execution.
-
-    Unique per (judge, battle, order, evidence): a rerun or a resumed job finds the row
-    and leaves a finished one alone. `label` is in the battle's own sides; an answer with
-    no verdict is DONE with `is_parsed` False and its raw text kept."""
+class Verdict(models.Model):
+    """What one judgement records, whoever owns it (a battle's `Judgement`, an automatic
+    arena's `AutoJudgement`): the claim, the verdict in the shown positions, `label`
+    mapped back to the owner's sides, the raw text, and what the call cost."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -263,8 +251,7 @@ class Judgement(models.Model):
         DONE = "done"
         FAILED = "failed"  # the call failed (timeout, server error); a later run retries
 
-    judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="judgements")
-    battle = models.ForeignKey(Battle, on_delete=models.CASCADE, related_name="+")
+    judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="%(class)ss")
     order = models.CharField(max_length=2, choices=[(o, o) for o in ORDERS])
     evidence = models.CharField(max_length=10, choices=[(m, m) for m in EVIDENCE_MODES])
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -289,6 +276,23 @@ class Judgement(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
+
+    def judged_key(self) -> str:
+        """What a seeded baseline hashes with the order: the judged item's id."""
+        raise NotImplementedError
+
+
+class Judgement(Verdict):
+    """One judge's verdict on one battle, in one side order, with or without execution.
+
+    Unique per (judge, battle, order, evidence): a rerun or a resumed job finds the row
+    and leaves a finished one alone. `label` is in the battle's own sides; an answer with
+    no verdict is DONE with `is_parsed` False and its raw text kept."""
+
+    battle = models.ForeignKey(Battle, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
         ordering = ["judge", "battle", "order", "evidence"]
         constraints = [
             models.UniqueConstraint(
@@ -302,6 +306,9 @@ class Judgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.judge} on {self.battle} ({self.order}, {self.evidence})"
+
+    def judged_key(self) -> str:
+        return str(self.battle_id)
 
 
 class JudgeReport(models.Model):
@@ -328,3 +335,160 @@ class JudgeReport(models.Model):
     def mode(self, name: str) -> dict[str, Any] | None:
         modes: dict[str, Any] = self.data.get("modes", {})
         return modes.get(name)
+
+
+# --- The automatic arena -----------------------------------------------------------------
+
+
+class PromptSet(models.Model):
+    """The requests an automatic arena asks every model (`load_prompt_set` fills one)."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AutoPrompt(models.Model):
+    prompt_set = models.ForeignKey(PromptSet, on_delete=models.CASCADE, related_name="prompts")
+    slug = models.SlugField(max_length=100)
+    prompt = models.TextField()
+    category = models.CharField(max_length=50, blank=True)
+    language = models.CharField(max_length=30, blank=True)
+
+    class Meta:
+        ordering = ["prompt_set", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["prompt_set", "slug"], name="autoprompt_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class AutoArenaRun(models.Model):
+    """Models against a baseline model on a prompt set, judged by one judge.
+
+    Answers and judgements are shared with every other run that needs the same ones
+    (unique per prompt and model, and per judge, answer pair, order and evidence), so a
+    rerun or a resumed run does only what is missing."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    prompt_set = models.ForeignKey(PromptSet, on_delete=models.PROTECT, related_name="runs")
+    judge = models.ForeignKey(Judge, on_delete=models.PROTECT, related_name="auto_runs")
+    baseline = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
+    candidates = models.ManyToManyField(LanguageModel, related_name="+")
+    modes = models.CharField(
+        max_length=10, choices=JudgingRun.Modes.choices, default=JudgingRun.Modes.WITH
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=20, blank=True, help_text="What the job is doing.")
+    total = models.PositiveIntegerField(default=0, help_text="Judgements this run needs.")
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    board = models.JSONField(default=dict, blank=True, help_text="Per evidence mode, the board.")
+    error = models.CharField(max_length=500, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"automatic arena {self.pk} on {self.prompt_set} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(99, (self.done + self.failed) * 100 // self.total)
+
+    def mode_list(self) -> tuple[str, ...]:
+        wanted = EVIDENCE_MODES if self.modes == JudgingRun.Modes.BOTH else (self.modes,)
+        return tuple(mode for mode in wanted if mode in self.judge.evidence_modes())
+
+
+class AutoAnswer(models.Model):
+    """One model's answer to one prompt; its program's runs are `Execution`s it owns."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"  # the model call failed; a later run asks again
+
+    prompt = models.ForeignKey(AutoPrompt, on_delete=models.CASCADE, related_name="answers")
+    model = models.ForeignKey(LanguageModel, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    text = models.TextField(blank=True)
+    code = models.TextField(blank=True)
+    code_language = models.CharField(max_length=30, blank=True)
+    environment = models.CharField(max_length=30, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    executions = GenericRelation(
+        Execution, content_type_field="owner_type", object_id_field="owner_id"
+    )
+
+    class Meta:
+        ordering = ["prompt", "model"]
+        constraints = [
+            models.UniqueConstraint(fields=["prompt", "model"], name="autoanswer_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} on {self.prompt}"
+
+
+class AutoJudgement(Verdict):
+    """A judge's verdict on a model's answer against the baseline's answer to the same
+    prompt. In order "ab" the model's answer is shown as A; `label` is in those sides:
+    model_a is the model, model_b the baseline."""
+
+    answer = models.ForeignKey(AutoAnswer, on_delete=models.CASCADE, related_name="judgements")
+    baseline = models.ForeignKey(AutoAnswer, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["judge", "answer", "order", "evidence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["judge", "answer", "baseline", "order", "evidence"],
+                name="autojudgement_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done", is_parsed=True, label=""),
+                name="autojudgement_parsed_has_label",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.judge} on {self.answer} ({self.order}, {self.evidence})"
+
+    def judged_key(self) -> str:
+        return f"auto:{self.answer_id}:{self.baseline_id}"

@@ -9,7 +9,7 @@ judge that favours the first position cannot hide it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from arena.llms.types import Message
 
@@ -63,8 +63,9 @@ DEFAULT_PROMPT_WITH_EXECUTION = (
 
 @dataclass(frozen=True)
 class ExecutionEvidence:
-    """One side's last run. `screenshots` (PNG bytes) stays empty until the preview
-    environments capture them; a judge whose provider accepts images will get them."""
+    """One side's last run. `screenshots` holds the preview's PNG (the runs'
+    `screenshot.png` artifact); a judge that sends screenshots attaches it to the
+    message, the text saying which image is whose."""
 
     status: str  # an Execution status ("ok", "runtime_error", ...) or "not_run"
     stdout: str = ""
@@ -77,7 +78,11 @@ class ExecutionEvidence:
         if self.status == "not_run":
             return "The answer contained no program that could be run."
         if self.preview:
-            # The place for the screenshot's description once previews are captured.
+            if self.screenshots:
+                return (
+                    "The program is a web page shown to the user; its screenshot after "
+                    "loading is attached."
+                )
             return "The program is a web page shown to the user; no screenshot is available."
         parts = [f"Status: {self.status}" + _exit(self.exit_code)]
         parts.append("Output:\n" + (_clip(self.stdout) or "(none)"))
@@ -107,6 +112,15 @@ class JudgeInput:
     execution_a: ExecutionEvidence
     execution_b: ExecutionEvidence
 
+    def without_screenshots(self) -> JudgeInput:
+        return JudgeInput(
+            self.instruction,
+            self.answer_a,
+            self.answer_b,
+            replace(self.execution_a, screenshots=()),
+            replace(self.execution_b, screenshots=()),
+        )
+
     def in_order(self, order: str) -> JudgeInput:
         if order == "ab":
             return self
@@ -133,11 +147,26 @@ def render(template: str, shown: JudgeInput, *, with_execution: bool) -> str:
 def judge_messages(
     *, system: str, template: str, battle: JudgeInput, order: str, with_execution: bool
 ) -> list[Message]:
+    """With execution, the shown A's screenshots first, then B's, each announced in the
+    text (images follow the text in the message)."""
     shown = battle.in_order(order)
-    return [
-        Message("system", system),
-        Message("user", render(template, shown, with_execution=with_execution)),
-    ]
+    text = render(template, shown, with_execution=with_execution)
+    images: tuple[bytes, ...] = ()
+    if with_execution:
+        images = shown.execution_a.screenshots + shown.execution_b.screenshots
+        text += _image_note(len(shown.execution_a.screenshots), len(shown.execution_b.screenshots))
+    return [Message("system", system), Message("user", text, images=images)]
+
+
+def _image_note(count_a: int, count_b: int) -> str:
+    if not count_a and not count_b:
+        return ""
+    parts = []
+    if count_a:
+        parts.append(f"{count_a} of Assistant A's page")
+    if count_b:
+        parts.append(f"{count_b} of Assistant B's page")
+    return f"\n\nAttached screenshots, in order: {' then '.join(parts)}."
 
 
 def template_problems(template: str, *, with_execution: bool) -> list[str]:

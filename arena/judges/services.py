@@ -13,12 +13,14 @@ import logging
 import queue
 import random
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -32,17 +34,18 @@ from arena.judges.judging import (
     ask_reward_model,
     limiter_for,
 )
-from arena.judges.models import Judge, Judgement, JudgingRun
+from arena.judges.models import Judge, Judgement, JudgingRun, Verdict
 from arena.judges.prompts import ORDERS, WITH_EXECUTION, ExecutionEvidence, JudgeInput
 from arena.judges.reports import battle_set_hash, judgements_of, store_report
 from arena.judges.verdicts import battle_label
 from arena.ratings.snapshots import counted_votes
-from arena.runs.models import Execution
+from arena.runs.models import Artifact, Execution
+from arena.runs.services import SCREENSHOT_NAME
 
 log = logging.getLogger(__name__)
 
 JUDGE_JOB = "judges.run"  # registered in apps.py
-OPEN = (Judgement.Status.PENDING, Judgement.Status.FAILED)
+OPEN = (Verdict.Status.PENDING, Verdict.Status.FAILED)
 
 
 # --- Choosing the battles ----------------------------------------------------------------
@@ -161,73 +164,133 @@ def _create_rows(run: JudgingRun) -> None:
     Judgement.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=500)
 
 
+class Progress:
+    """A run's `done` and `failed` counters, added to by every judging thread and written
+    at most every `every_s` seconds (and by `flush`): one counter row updated by every
+    judgement serialised the threads on its row lock (tests/benchmarks/test_judging_bench.py)."""
+
+    def __init__(self, run_row: QuerySet[Any], every_s: float = 1.0) -> None:
+        self.run_row = run_row
+        self.every_s = every_s
+        self._counts = {"done": 0, "failed": 0}
+        self._written = time.monotonic()
+        self._lock = threading.Lock()
+
+    def add(self, counter: str) -> None:
+        with self._lock:
+            self._counts[counter] += 1
+            due = time.monotonic() - self._written >= self.every_s
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            counts, self._counts = self._counts, {"done": 0, "failed": 0}
+            self._written = time.monotonic()
+        if counts["done"] or counts["failed"]:
+            self.run_row.update(
+                done=F("done") + counts["done"], failed=F("failed") + counts["failed"]
+            )
+
+
 def _work_on(run: JudgingRun, judgement_ids: list[int], inputs: dict[str, JudgeInput]) -> None:
-    """`judge.concurrency` threads take ids from one queue; each closes its connection."""
+    progress = Progress(JudgingRun.objects.filter(pk=run.pk))
+    in_parallel(
+        judgement_ids,
+        lambda pk: judge_row(
+            Judgement, pk, run.judge, lambda row: inputs[row.judged_key()], progress
+        ),
+        threads=run.judge.concurrency,
+        name=f"judge-{run.pk}",
+    )
+    progress.flush()
+
+
+def in_parallel(ids: list[int], work: Callable[[int], object], *, threads: int, name: str) -> None:
+    """`threads` threads take ids from one queue; each closes its own connection."""
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for pk in judgement_ids:
+    for pk in ids:
         todo.put(pk)
-    threads = [
-        threading.Thread(target=_worker, args=(run, todo, inputs), name=f"judge-{run.pk}-{n}")
-        for n in range(min(run.judge.concurrency, len(judgement_ids)))
+
+    def worker() -> None:
+        try:
+            while True:
+                try:
+                    pk = todo.get_nowait()
+                except queue.Empty:
+                    return
+                work(pk)
+        finally:
+            connection.close()  # this thread's own connection; it ends here
+
+    pool = [
+        threading.Thread(target=worker, name=f"{name}-{n}") for n in range(min(threads, len(ids)))
     ]
-    for thread in threads:
+    for thread in pool:
         thread.start()
-    for thread in threads:
+    for thread in pool:
         thread.join()
 
 
-def _worker(run: JudgingRun, todo: queue.SimpleQueue[int], inputs: dict[str, JudgeInput]) -> None:
-    try:
-        while True:
-            try:
-                pk = todo.get_nowait()
-            except queue.Empty:
-                return
-            judge_one(run, pk, inputs)
-    finally:
-        connection.close()  # this thread's own connection; it ends here
-
-
 def judge_one(run: JudgingRun, judgement_id: int, inputs: dict[str, JudgeInput]) -> bool:
-    """Claim, judge and store one row; False when another worker had it or it was done."""
-    worker = jobs.worker_name()
-    claimed = Judgement.objects.filter(pk=judgement_id, status__in=OPEN).update(
-        status=Judgement.Status.RUNNING,
-        claimed_by=worker,
+    """One battle judgement of `run` (see `judge_row`)."""
+    progress = Progress(JudgingRun.objects.filter(pk=run.pk), every_s=0)
+    return judge_row(
+        Judgement, judgement_id, run.judge, lambda row: inputs[row.judged_key()], progress
+    )
+
+
+def judge_row(
+    rows: type[Verdict],
+    pk: int,
+    judge: Judge,
+    input_of: Callable[[Any], JudgeInput],
+    progress: Progress,
+) -> bool:
+    """Claim, judge and store one verdict row of any owner; `progress` (the run's
+    counters) counts it. False when another worker had it or it
+    was done."""
+    claimed = rows._default_manager.filter(pk=pk, status__in=OPEN).update(
+        status=Verdict.Status.RUNNING,
+        claimed_by=jobs.worker_name(),
         started_at=timezone.now(),
         attempts=F("attempts") + 1,
     )
     if claimed != 1:
         return False
-    row = Judgement.objects.get(pk=judgement_id)
-    judge = run.judge
+    row = rows._default_manager.get(pk=pk)
     try:
         limiter_for(judge.rate_key(), judge.requests_per_minute).wait()
-        outcome = ask(judge, inputs[str(row.battle_id)], row)
+        outcome = ask(judge, input_of(row), row)
     except JudgeCallError as error:
-        _store_failure(run, row, str(error))
+        _store_failure(rows, row, str(error), progress)
         return True
     except Exception as error:  # a bug must not stop the other judgements
-        log.exception("judgement %s crashed", judgement_id)
-        _store_failure(run, row, f"{type(error).__name__}: {error}")
+        log.exception("%s %s crashed", rows.__name__, pk)
+        _store_failure(rows, row, f"{type(error).__name__}: {error}", progress)
         return True
-    _store_outcome(run, row, outcome)
+    _store_outcome(rows, row, judge, outcome, progress)
     return True
 
 
-def ask(judge: Judge, battle: JudgeInput, row: Judgement) -> Outcome:
+def ask(judge: Judge, shown: JudgeInput, row: Verdict) -> Outcome:
     with_execution = row.evidence == WITH_EXECUTION
     if judge.kind == Judge.Kind.LLM:
-        return ask_llm(judge.spec(), judge.prompts(), battle, row.order, with_execution)
+        prompts = judge.prompts()
+        if not judge.send_screenshots:
+            shown = shown.without_screenshots()
+        return ask_llm(judge.spec(), prompts, shown, row.order, with_execution)
     if judge.kind == Judge.Kind.REWARD:
-        return ask_reward_model(judge.endpoint(), battle, row.order, with_execution)
-    return ask_baseline(judge.rule, battle, row.order, seed=judge.seed, key=str(row.battle_id))
+        return ask_reward_model(judge.endpoint(), shown, row.order, with_execution)
+    return ask_baseline(judge.rule, shown, row.order, seed=judge.seed, key=row.judged_key())
 
 
-def _store_outcome(run: JudgingRun, row: Judgement, outcome: Outcome) -> None:
+def _store_outcome(
+    rows: type[Verdict], row: Verdict, judge: Judge, outcome: Outcome, progress: Progress
+) -> None:
     preference = outcome.preference
-    stored = Judgement.objects.filter(pk=row.pk, status=Judgement.Status.RUNNING).update(
-        status=Judgement.Status.DONE,
+    stored = rows._default_manager.filter(pk=row.pk, status=Verdict.Status.RUNNING).update(
+        status=Verdict.Status.DONE,
         preference=preference.value if preference else "",
         label=battle_label(preference, row.order).value if preference else "",
         is_parsed=preference is not None,
@@ -239,20 +302,20 @@ def _store_outcome(run: JudgingRun, row: Judgement, outcome: Outcome) -> None:
         error="",
         input_tokens=outcome.input_tokens,
         output_tokens=outcome.output_tokens,
-        cost_usd=run.judge.cost_usd(outcome.input_tokens, outcome.output_tokens),
+        cost_usd=judge.cost_usd(outcome.input_tokens, outcome.output_tokens),
         latency_ms=outcome.latency_ms,
         finished_at=timezone.now(),
     )
     if stored:
-        JudgingRun.objects.filter(pk=run.pk).update(done=F("done") + 1)
+        progress.add("done")
 
 
-def _store_failure(run: JudgingRun, row: Judgement, message: str) -> None:
-    stored = Judgement.objects.filter(pk=row.pk, status=Judgement.Status.RUNNING).update(
-        status=Judgement.Status.FAILED, error=message[:500], finished_at=timezone.now()
+def _store_failure(rows: type[Verdict], row: Verdict, message: str, progress: Progress) -> None:
+    stored = rows._default_manager.filter(pk=row.pk, status=Verdict.Status.RUNNING).update(
+        status=Verdict.Status.FAILED, error=message[:500], finished_at=timezone.now()
     )
     if stored:
-        JudgingRun.objects.filter(pk=run.pk).update(failed=F("failed") + 1)
+        progress.add("failed")
 
 
 def recover_judging(worker: str, before: datetime) -> int:
@@ -291,7 +354,7 @@ def judge_inputs(battle_ids: Iterable[Any]) -> dict[str, JudgeInput]:
     ):
         prompts.setdefault(str(battle_id), []).append(prompt)
     finals = _final_responses(ids)
-    evidence = _last_runs([pk for pk, _text in finals.values()])
+    evidence = last_runs(Response, [pk for pk, _text in finals.values()])
     inputs: dict[str, JudgeInput] = {}
     for key, turn_prompts in prompts.items():
         pk_a, text_a = finals.get((key, "a"), (0, ""))
@@ -319,19 +382,32 @@ def _final_responses(battle_ids: list[Any]) -> dict[tuple[str, str], tuple[int, 
     return {(str(battle_id), side): (pk, text) for battle_id, side, pk, text in rows}
 
 
-def _last_runs(response_ids: list[int]) -> dict[int, ExecutionEvidence]:
+def last_runs(owner: type[models.Model], owner_ids: list[int]) -> dict[int, ExecutionEvidence]:
     """The newest finished run of each answer (a rater's re-run after an edit included:
-    it is what the rater saw last)."""
-    finished = Execution.objects.filter(response__in=response_ids).exclude(
-        status__in=Execution.UNFINISHED
-    )
-    result: dict[int, ExecutionEvidence] = {}
+    it is what the rater saw last), with its preview's screenshot when one was taken."""
+    finished = Execution.objects.filter(
+        owner_type=ContentType.objects.get_for_model(owner), owner_id__in=owner_ids
+    ).exclude(status__in=Execution.UNFINISHED)
+    newest: dict[int, Execution] = {}
     for execution in finished.order_by("created_at", "pk"):
-        result[execution.owner_id] = ExecutionEvidence(
+        newest[execution.owner_id] = execution
+    shots = screenshots([execution.pk for execution in newest.values()])
+    return {
+        owner_id: ExecutionEvidence(
             status=execution.status,
             stdout=execution.stdout,
             stderr=execution.stderr or execution.error,
             exit_code=execution.exit_code,
             preview=execution.is_browser_rendered,
+            screenshots=shots.get(execution.pk, ()),
         )
-    return result
+        for owner_id, execution in newest.items()
+    }
+
+
+def screenshots(execution_ids: list[int]) -> dict[int, tuple[bytes, ...]]:
+    found = Artifact.objects.filter(execution_id__in=execution_ids, name=SCREENSHOT_NAME)
+    shots: dict[int, tuple[bytes, ...]] = {}
+    for execution_id, data in found.order_by("pk").values_list("execution_id", "data"):
+        shots[execution_id] = (bytes(data),)  # the newest, if a screenshot was taken twice
+    return shots

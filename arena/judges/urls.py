@@ -22,4 +22,8 @@ urlpatterns: list[URLPattern] = [
         views.report_rows,
         name="arena-judge-report-rows",
     ),
+    path("research/judges/auto/", views.auto_page, name="arena-auto"),
+    path("research/judges/auto/new", views.auto_new, name="arena-auto-new"),
+    path("research/judges/auto/<int:run_id>/", views.auto_run, name="arena-auto-run"),
+    path("research/judges/auto/<int:run_id>/board.json", views.auto_json, name="arena-auto-json"),
 ]

@@ -18,8 +18,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from arena.judges.forms import RunForm
-from arena.judges.models import Judge, JudgeReport, JudgingRun
+from arena.judges.autoarena import AutoArenaError, auto_arena_start, human_board
+from arena.judges.forms import AutoArenaForm, RunForm
+from arena.judges.models import AutoArenaRun, Judge, JudgeReport, JudgingRun
 from arena.judges.prompts import EVIDENCE_MODES
 from arena.judges.reports import ROW_FIELDS, latest_reports, store_report
 from arena.judges.services import run_start
@@ -248,4 +249,86 @@ def report_rows(request: HttpRequest, report_id: int, mode: str, fmt: str) -> Ht
         body, content_type = buffer.getvalue(), "text/csv"
     answer = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
     answer["Content-Disposition"] = f'attachment; filename="{name}"'
+    return answer
+
+
+# --- The automatic arena -----------------------------------------------------------------
+
+
+@require_GET
+@reports_access
+def auto_page(request: HttpRequest) -> HttpResponse:
+    return _auto_page(request, AutoArenaForm())
+
+
+def _auto_page(request: HttpRequest, form: AutoArenaForm, status: int = 200) -> HttpResponse:
+    runs = AutoArenaRun.objects.select_related("judge", "baseline", "prompt_set")
+    context = {"form": form, "runs": runs[:PAGE_SIZE]}
+    return render(request, "judges/auto.html", context, status=status)
+
+
+@require_POST
+@reports_access
+def auto_new(request: HttpRequest) -> HttpResponse:
+    form = AutoArenaForm(request.POST)
+    if not form.is_valid():
+        return _auto_page(request, form, status=400)
+    data = form.cleaned_data
+    try:
+        run = auto_arena_start(
+            prompt_set=data["prompt_set"],
+            candidates=data["candidates"],
+            judge=data["judge"],
+            baseline=data["baseline"],
+            modes=data["modes"],
+            user=request.user,
+        )
+    except AutoArenaError as error:
+        form.add_error(None, str(error))
+        return _auto_page(request, form, status=400)
+    return HttpResponse(status=303, headers={"Location": reverse("arena-auto-run", args=[run.pk])})
+
+
+@require_GET
+@reports_access
+def auto_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    """One run: progress while it works (htmx polls the page and swaps its result block),
+    then its board per evidence mode beside the human leaderboard."""
+    run = get_object_or_404(
+        AutoArenaRun.objects.select_related("judge", "baseline", "prompt_set"), pk=run_id
+    )
+    context = {"run": run, "modes": _auto_modes(run), "human": _human_rows()}
+    return render(request, "judges/auto_run.html", context)
+
+
+def _auto_modes(run: AutoArenaRun) -> list[dict[str, Any]]:
+    return [
+        {"name": mode, **board}
+        for mode, board in (run.board.get("modes") or {}).items()
+        if mode in EVIDENCE_MODES
+    ]
+
+
+def _human_rows() -> list[dict[str, Any]]:
+    models: list[dict[str, Any]] = human_board().get("models", [])
+    return sorted(models, key=lambda m: -float(m.get("bt") or 0))
+
+
+@require_GET
+@reports_access
+def auto_json(request: HttpRequest, run_id: int) -> JsonResponse:
+    run = get_object_or_404(
+        AutoArenaRun.objects.select_related("judge", "baseline", "prompt_set"), pk=run_id
+    )
+    payload = {
+        "run": run.pk,
+        "prompt_set": run.prompt_set.name,
+        "judge": run.judge.name,
+        "baseline": run.baseline.name,
+        "models": sorted(model.name for model in run.candidates.all()),
+        "status": run.status,
+        **run.board,
+    }
+    answer = JsonResponse(payload, json_dumps_params={"indent": 1})
+    answer["Content-Disposition"] = f'attachment; filename="auto-arena-{run.pk}.json"'
     return answer

@@ -22,18 +22,17 @@ def validate_key_env(name: str) -> None:
         raise ValidationError(f"Name the key's variable with {API_KEY_ENV_RULE}.")
 
 
-class LanguageModel(models.Model):
-    """A model that can be sampled into battles. Keys live in the environment, never here."""
+class ProviderKind(models.TextChoices):
+    OPENAI = "openai", "OpenAI-compatible"
+    ANTHROPIC = "anthropic", "Anthropic"
+    REPLAY = "replay", "Replay (recorded demo answers)"
 
-    class Provider(models.TextChoices):
-        OPENAI = "openai", "OpenAI-compatible"
-        ANTHROPIC = "anthropic", "Anthropic"
-        REPLAY = "replay", "Replay (recorded demo answers)"
 
-    name = models.SlugField(
-        max_length=100, unique=True, help_text="Public name, shown after votes."
-    )
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+class ProviderFields(models.Model):
+    """How a row calls a model through `arena.llms.providers`: a language model's and an
+    LLM judge's fields, defined once. Keys live in the environment, never here."""
+
+    provider = models.CharField(max_length=20, choices=ProviderKind.choices)
     model_id = models.CharField(max_length=200, help_text="The provider's id for the model.")
     base_url = models.URLField(blank=True, help_text="API base URL; empty for the default.")
     api_key_env = models.CharField(
@@ -44,6 +43,32 @@ class LanguageModel(models.Model):
     )
     params = models.JSONField(
         default=dict, blank=True, help_text='Generation parameters, e.g. {"temperature": 0.7}.'
+    )
+
+    class Meta:
+        abstract = True
+
+    def provider_spec(self, name: str, **options: Any) -> ModelSpec:
+        """A plain snapshot for providers, which never touch the database."""
+        params: dict[str, Any] = dict(self.params or {})
+        return ModelSpec(
+            name=name,
+            provider=self.provider,
+            model_id=self.model_id,
+            base_url=self.base_url,
+            api_key_env=self.api_key_env,
+            params=params,
+            **options,
+        )
+
+
+class LanguageModel(ProviderFields):
+    """A model that can be sampled into battles."""
+
+    Provider = ProviderKind
+
+    name = models.SlugField(
+        max_length=100, unique=True, help_text="Public name, shown after votes."
     )
     system_prompt = models.TextField(blank=True, help_text="Empty: the arena's default prompt.")
     sampling_weight = models.FloatField(default=1.0)
@@ -72,16 +97,7 @@ class LanguageModel(models.Model):
         return self.provider == self.Provider.REPLAY
 
     def spec(self) -> ModelSpec:
-        """A plain snapshot for providers, which never touch the database."""
-        params: dict[str, Any] = dict(self.params or {})
-        return ModelSpec(
-            name=self.name,
-            provider=self.provider,
-            model_id=self.model_id,
-            base_url=self.base_url,
-            api_key_env=self.api_key_env,
-            params=params,
-        )
+        return self.provider_spec(self.name)
 
     def effective_system_prompt(self) -> str:
         return self.system_prompt or DEFAULT_SYSTEM_PROMPT

@@ -26,8 +26,12 @@ def is_allowed_key_env(name: str) -> bool:
 
 @dataclass(frozen=True)
 class Message:
+    """`images` are PNG bytes shown with the text (judges' screenshots). Providers that
+    accept images send them after the text; the replay provider reads the text only."""
+
     role: Role
     content: str
+    images: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)

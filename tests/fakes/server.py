@@ -258,6 +258,7 @@ def _send_json(handler: _Handler, status: int, body: Any, headers: dict[str, str
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # the listen backlog: 32 judges connecting at once (benchmark)
     fake: FakeServer
 
 

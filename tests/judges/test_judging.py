@@ -3,7 +3,10 @@ endpoint, and the baselines. Real HTTP on loopback; no database."""
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
+import zlib
 
 import pytest
 
@@ -87,6 +90,72 @@ def test_in_the_swapped_order_answer_a_is_the_battles_model_b() -> None:
     assert prompt.index("print(1, 2, 3)") < prompt.index("print(2, 3, 5)")
     assert prompt.index("NameError") < prompt.index("2 3 5")
     assert outcome.preference is Preference.A_BETTER  # in the shown positions
+
+
+def png(width: int) -> bytes:
+    """A real (tiny, grey) PNG of `width` x 1 pixels: two pages' screenshots differ."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, 1, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" + b"\x80" * width)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+PAGES = JudgeInput(
+    instruction="Make a landing page.",
+    answer_a="```html\n<h1>A</h1>\n```",
+    answer_b="```html\n<h1>B</h1>\n```",
+    execution_a=ExecutionEvidence(status="ok", preview=True, screenshots=(png(3),)),
+    execution_b=ExecutionEvidence(status="ok", preview=True, screenshots=(png(5),)),
+)
+
+
+def sent_images(request) -> list[bytes]:
+    """The images of the user message, in order, as either protocol carries them."""
+    content = request.messages[-1]["content"]
+    if isinstance(content, str):
+        return []
+    images = []
+    for part in content:
+        if part["type"] == "image_url":  # OpenAI: a data URL
+            prefix, data = part["image_url"]["url"].split(",", 1)
+            assert prefix == "data:image/png;base64"
+            images.append(base64.b64decode(data))
+        elif part["type"] == "image":  # Anthropic: a base64 source block
+            assert part["source"]["type"] == "base64"
+            assert part["source"]["media_type"] == "image/png"
+            images.append(base64.b64decode(part["source"]["data"]))
+    return images
+
+
+@pytest.mark.parametrize("server", [openai_server, anthropic_server])
+def test_with_execution_the_judge_is_sent_each_pages_screenshot_in_the_shown_order(
+    server,
+) -> None:
+    with server(text_answer("[[A>B]]"), text_answer("[[A>B]]"), text_answer("[[A>B]]")) as srv:
+        ask_llm(spec(_kind(server), srv.base_url), PROMPTS, PAGES, "ab", True)
+        ask_llm(spec(_kind(server), srv.base_url), PROMPTS, PAGES, "ba", True)
+        ask_llm(spec(_kind(server), srv.base_url), PROMPTS, PAGES, "ab", False)
+        shown_ab, shown_ba, blind = srv.requests
+    assert sent_images(shown_ab) == [png(3), png(5)]
+    assert sent_images(shown_ba) == [png(5), png(3)]  # A is the battle's model_b
+    assert "screenshot after loading is attached" in shown_ab.prompt
+    assert "in order: 1 of Assistant A's page then 1 of Assistant B's page" in shown_ab.prompt
+    assert sent_images(blind) == [] and "screenshot" not in blind.prompt
+
+
+def test_a_page_without_a_screenshot_is_described_as_such_and_sends_no_image() -> None:
+    no_shots = PAGES.without_screenshots()
+    with openai_server(text_answer("[[A=B]]")) as srv:
+        ask_llm(spec("openai", srv.base_url), PROMPTS, no_shots, "ab", True)
+    assert sent_images(srv.requests[0]) == []
+    assert isinstance(srv.requests[0].messages[-1]["content"], str)
+    assert "no screenshot is available" in srv.requests[0].prompt
 
 
 def test_a_refusal_is_an_unparseable_outcome_with_its_text_kept() -> None:

@@ -243,6 +243,7 @@ def test_every_job_is_registered_by_name_with_its_recovery() -> None:
     assert jobs.names() == [
         "battles.generate",
         "exports.run",
+        "judges.auto_arena",
         "judges.run",
         "ratings.flag_outliers",
         "ratings.refresh",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from base64 import b64encode
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from arena.llms.providers.sdk import (
     safe_text,
     server_message,
     status_error,
+    tls_context,
     transport_failure,
 )
 from arena.llms.providers.thinking import ThinkSplitter
@@ -48,11 +50,13 @@ ERROR_TYPE_STATUS = {
 
 class AnthropicProvider(SdkProvider):
     def _client(self, model: ModelSpec, key: str) -> anthropic.Anthropic:
+        timeout = anthropic.Timeout(model.timeout_s, connect=connect_timeout(model))
         return anthropic.Anthropic(
             api_key=key,  # given explicitly, so the SDK consults no env var or profile
             base_url=model.base_url or None,
-            timeout=anthropic.Timeout(model.timeout_s, connect=connect_timeout(model)),
+            timeout=timeout,
             max_retries=0,  # retries are ours: only before the first token
+            http_client=anthropic.DefaultHttpxClient(verify=tls_context(), timeout=timeout),
         )
 
     def _open(
@@ -75,7 +79,7 @@ def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model.model_id,
         "messages": [
-            {"role": m.role, "content": m.content} for m in messages if m.role != "system"
+            {"role": m.role, "content": _content(m)} for m in messages if m.role != "system"
         ],
         "max_tokens": DEFAULT_MAX_TOKENS,
         "stream": True,
@@ -95,6 +99,17 @@ def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:
     if extra:
         body["extra_body"] = extra
     return body
+
+
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    """Plain text, or a text block then one base64 image block per PNG."""
+    if not message.images:
+        return message.content
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    for png in message.images:
+        source = {"type": "base64", "media_type": "image/png", "data": b64encode(png).decode()}
+        blocks.append({"type": "image", "source": source})
+    return blocks
 
 
 class _Answer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from base64 import b64encode
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from arena.llms.providers.sdk import (
     safe_text,
     server_message,
     status_error,
+    tls_context,
     transport_failure,
 )
 from arena.llms.providers.thinking import ThinkSplitter
@@ -48,11 +50,13 @@ REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 class OpenAICompatProvider(SdkProvider):
     def _client(self, model: ModelSpec, key: str) -> openai.OpenAI:
+        timeout = openai.Timeout(model.timeout_s, connect=connect_timeout(model))
         return openai.OpenAI(
             api_key=key,
             base_url=model.base_url or None,
-            timeout=openai.Timeout(model.timeout_s, connect=connect_timeout(model)),
+            timeout=timeout,
             max_retries=0,  # retries are ours: only before the first token
+            http_client=openai.DefaultHttpxClient(verify=tls_context(), timeout=timeout),
         )
 
     def _open(
@@ -70,7 +74,7 @@ class OpenAICompatProvider(SdkProvider):
 def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model.model_id,
-        "messages": [{"role": m.role, "content": m.content} for m in messages],
+        "messages": [{"role": m.role, "content": _content(m)} for m in messages],
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -85,6 +89,18 @@ def request_body(model: ModelSpec, messages: list[Message]) -> dict[str, Any]:
     if extra:
         body["extra_body"] = extra
     return body
+
+
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    """Plain text, or a text part then one `image_url` data-URL part per PNG (the vision
+    format of OpenAI, vLLM and OpenRouter)."""
+    if not message.images:
+        return message.content
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    for png in message.images:
+        url = "data:image/png;base64," + b64encode(png).decode()
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    return parts
 
 
 def _open(client: openai.OpenAI, body: dict[str, Any]) -> Stream[ChatCompletionChunk]:

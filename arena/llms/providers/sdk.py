@@ -6,8 +6,10 @@ while nothing has reached the caller, so a rater never sees an answer restart.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
+import ssl
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
@@ -241,6 +243,16 @@ class SdkProvider:
 
     def _mapped(self, err: Exception, model: ModelSpec, key: str) -> ProviderError:
         raise NotImplementedError
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every SDK client of the process. Each call makes its own client
+    (and closes it, which hangs up), and a client left to build its own context loads the
+    CA bundle every time: 70% of a judgement's time against a local server
+    (tests/benchmarks/test_judging_bench.py). The system's CAs, or SSL_CERT_FILE /
+    SSL_CERT_DIR, as the SDKs' own default on Linux."""
+    return ssl.create_default_context()
 
 
 def connect_timeout(model: ModelSpec) -> float:
