@@ -276,20 +276,27 @@ def ask_baseline(rule: str, battle: JudgeInput, order: str, *, seed: int, key: s
 class RateLimiter:
     """At most `per_minute` calls a minute, spread evenly (a call waits for its slot)."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
         self._next = 0.0
         self._lock = threading.Lock()
+        self._clock, self._sleep = clock, sleep
 
-    def wait(self) -> None:
-        if not self.interval:
-            return
+    def wait(self) -> float:
+        """Block until this call's slot; the slot (on the clock) is returned. Slots are
+        reserved under the lock, so concurrent callers never share one."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             slot = max(now, self._next)
             self._next = slot + self.interval
         if slot > now:
-            time.sleep(slot - now)
+            self._sleep(slot - now)
+        return slot
 
 
 _limiters: dict[tuple[str, int], RateLimiter] = {}
