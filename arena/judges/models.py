@@ -185,8 +185,8 @@ class Judge(ProviderFields):
         return cost / 1_000_000
 
 
-class JudgingRun(models.Model):
-    """A judge over a fixed set of battles (chosen when the run is created)."""
+class JudgeJob(models.Model):
+    """A background job of a judge, as its pages show it: state, progress, who and when."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -199,11 +199,9 @@ class JudgingRun(models.Model):
         WITH = "with", "With execution"
         WITHOUT = "without", "Without execution"
 
-    judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="runs")
-    modes = models.CharField(max_length=10, choices=Modes.choices, default=Modes.BOTH)
-    selection = models.JSONField(default=dict, help_text="How the battles were chosen.")
-    battle_ids = models.JSONField(default=list, help_text="The exact battle set, sorted.")
-    battle_hash = models.CharField(max_length=64, help_text="sha256 of the sorted battle ids.")
+    # Each job declares its own judge and modes (their defaults and deletion rules differ).
+    judge: Judge
+    modes: str
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0, help_text="Judgements this run needs.")
     done = models.PositiveIntegerField(default=0)
@@ -218,10 +216,8 @@ class JudgingRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"run {self.pk} of {self.judge} ({self.status})"
 
     @property
     def is_finished(self) -> bool:
@@ -236,8 +232,24 @@ class JudgingRun(models.Model):
         return min(99, (self.done + self.failed) * 100 // self.total)
 
     def mode_list(self) -> tuple[str, ...]:
+        """The evidence modes this job judges in, of those its judge supports."""
         wanted = EVIDENCE_MODES if self.modes == self.Modes.BOTH else (self.modes,)
         return tuple(mode for mode in wanted if mode in self.judge.evidence_modes())
+
+
+class JudgingRun(JudgeJob):
+    """A judge over a fixed set of battles (chosen when the run is created)."""
+
+    judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="runs")
+    modes = models.CharField(
+        max_length=10, choices=JudgeJob.Modes.choices, default=JudgeJob.Modes.BOTH
+    )
+    selection = models.JSONField(default=dict, help_text="How the battles were chosen.")
+    battle_ids = models.JSONField(default=list, help_text="The exact battle set, sorted.")
+    battle_hash = models.CharField(max_length=64, help_text="sha256 of the sorted battle ids.")
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.judge} ({self.status})"
 
 
 class Verdict(models.Model):
@@ -371,62 +383,25 @@ class AutoPrompt(models.Model):
         return self.slug
 
 
-class AutoArenaRun(models.Model):
+class AutoArenaRun(JudgeJob):
     """Models against a baseline model on a prompt set, judged by one judge.
 
     Answers and judgements are shared with every other run that needs the same ones
     (unique per prompt and model, and per judge, answer pair, order and evidence), so a
     rerun or a resumed run does only what is missing."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-
     prompt_set = models.ForeignKey(PromptSet, on_delete=models.PROTECT, related_name="runs")
     judge = models.ForeignKey(Judge, on_delete=models.PROTECT, related_name="auto_runs")
     baseline = models.ForeignKey(LanguageModel, on_delete=models.PROTECT, related_name="+")
     candidates = models.ManyToManyField(LanguageModel, related_name="+")
     modes = models.CharField(
-        max_length=10, choices=JudgingRun.Modes.choices, default=JudgingRun.Modes.WITH
+        max_length=10, choices=JudgeJob.Modes.choices, default=JudgeJob.Modes.WITH
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     stage = models.CharField(max_length=20, blank=True, help_text="What the job is doing.")
-    total = models.PositiveIntegerField(default=0, help_text="Judgements this run needs.")
-    done = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
     board = models.JSONField(default=dict, blank=True, help_text="Per evidence mode, the board.")
-    error = models.CharField(max_length=500, blank=True)
-    claimed_by = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"automatic arena {self.pk} on {self.prompt_set} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        if not self.total:
-            return 0
-        return min(99, (self.done + self.failed) * 100 // self.total)
-
-    def mode_list(self) -> tuple[str, ...]:
-        wanted = EVIDENCE_MODES if self.modes == JudgingRun.Modes.BOTH else (self.modes,)
-        return tuple(mode for mode in wanted if mode in self.judge.evidence_modes())
 
 
 class AutoAnswer(models.Model):
