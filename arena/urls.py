@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 
 from arena import observability
 from arena.battles import views as battles
@@ -27,6 +29,8 @@ urlpatterns = [
     path("", include("arena.exports.urls")),
     path("", include("arena.judges.urls")),
     path("admin/", admin.site.urls),
+    # Browsers and tools ask for /favicon.ico whatever the page links: send them the icon.
+    path("favicon.ico", RedirectView.as_view(url=static("arena/favicon.svg"), permanent=True)),
     path("healthz", observability.healthz, name="arena-healthz"),
     path("metrics", observability.metrics_view, name="arena-metrics"),
 ]
