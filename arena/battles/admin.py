@@ -9,8 +9,6 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from arena.llms.models import LanguageModel
-
 from arena.battles.models import (
     Battle,
     InteractionEvent,
@@ -20,6 +18,7 @@ from arena.battles.models import (
     Vote,
     VoteAudit,
 )
+from arena.llms.models import LanguageModel
 from arena.records import ReadOnlyEvidence
 from arena.runs.models import Execution
 
@@ -51,7 +50,9 @@ class ModelFilter(admin.SimpleListFilter):
         if not self.value():
             return queryset
         p = self.prefix
-        return queryset.filter(Q(**{f"{p}model_a": self.value()}) | Q(**{f"{p}model_b": self.value()}))
+        return queryset.filter(
+            Q(**{f"{p}model_a": self.value()}) | Q(**{f"{p}model_b": self.value()})
+        )
 
 
 class VoteModelFilter(ModelFilter):
@@ -144,7 +145,12 @@ class VoteAdmin(ReadOnlyEvidence, admin.ModelAdmin[Vote]):
     )
     list_filter = (VoteModelFilter, "winner", "is_valid", "battle__category")
     list_select_related = ("battle__model_a", "battle__model_b")
-    search_fields = ("battle__id", "invalid_reason", "battle__model_a__name", "battle__model_b__name")
+    search_fields = (
+        "battle__id",
+        "invalid_reason",
+        "battle__model_a__name",
+        "battle__model_b__name",
+    )
     date_hierarchy = "created_at"
     actions = ("invalidate", "restore")
     inlines = (VoteAuditInline,)

@@ -17,7 +17,6 @@ from arena.vocabulary import WINNER_LABELS
 from executors.environments import detect, run_targets, target_of
 from executors.pages import PREVIEW_SANDBOX
 
-
 # Past these sizes an answer scrolls in its own box and a request folds to its start;
 # below them (a typical answer) both fit on a desktop screen above the runs.
 ANSWER_FOLD_CHARS, ANSWER_FOLD_LINES = 1200, 24

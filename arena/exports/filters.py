@@ -131,7 +131,9 @@ class BattleText(Filter):
         if text and not Battle.objects.filter(**{self.column: text}).exists():
             known = Battle.objects.order_by(self.column).values_list(self.column, flat=True)
             names = ", ".join(f"“{v}”" for v in known.distinct()[:20] if v) or "none yet"
-            raise FilterError(f"{label}: no battle has {self.column} “{text[:100]}”; known: {names}")
+            raise FilterError(
+                f"{label}: no battle has {self.column} “{text[:100]}”; known: {names}"
+            )
         return text
 
     def form_field(self) -> forms.Field:

@@ -33,6 +33,7 @@ class LanguageModelAdmin(admin.ModelAdmin[LanguageModel]):
         a URL, not an import: the battles app sits above this one)."""
         url = reverse("admin:battles_battle_changelist") + f"?model={model.pk}"
         return format_html('<a href="{}">Battles of {}</a>', url, model.name)
+
     fieldsets = (
         (None, {"fields": ("name", "organization", "license", "description")}),
         (

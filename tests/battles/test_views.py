@@ -247,7 +247,9 @@ def test_an_edited_program_runs_as_a_new_recorded_execution(
     battle = make_battle(alice)
     response = Response.objects.filter(turn__battle=battle, side="a").get()
     Response.objects.filter(pk=response.pk).update(code="print(1)\n", code_language="python")
-    assert rerun(alice_client, battle, response, "print(2)\n").status_code == 200  # clears the refusal beside Run
+    assert (
+        rerun(alice_client, battle, response, "print(2)\n").status_code == 200
+    )  # clears the refusal beside Run
     assert rerun(alice_client, battle, response, "print(3)").status_code == 400  # one at a time
     Execution.objects.update(status=Execution.Status.OK)
     assert rerun(alice_client, battle, response, "print(1)\r\n").status_code == 200
