@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 
 from arena import observability
 from arena.battles import views as battles
@@ -32,6 +34,8 @@ urlpatterns = [
     path("", include("arena.exports.urls")),
     path("", include("arena.judges.urls")),
     path("admin/", admin.site.urls),
+    # Browsers and tools ask for /favicon.ico whatever the page links: send them the icon.
+    path("favicon.ico", RedirectView.as_view(url=static("arena/favicon.svg"), permanent=True)),
     path("healthz", observability.healthz, name="arena-healthz"),
     path("metrics", observability.metrics_view, name="arena-metrics"),
 ]

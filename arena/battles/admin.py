@@ -4,8 +4,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from arena.battles.models import (
     AgreementSettings,
@@ -18,6 +22,7 @@ from arena.battles.models import (
     VoteAudit,
 )
 from arena.battles.selectors import agreement_report
+from arena.llms.models import LanguageModel
 from arena.records import ReadOnlyEvidence, SingletonAdmin
 from arena.runs.models import Execution
 
@@ -33,6 +38,29 @@ class VoteInline(ReadOnlyEvidence, admin.TabularInline[Vote, Battle]):
     extra = 0
     fields = ("winner", "is_valid", "invalid_reason", "created_at")
     show_change_link = True
+
+
+class ModelFilter(admin.SimpleListFilter):
+    """Battles (or votes on battles) where a model took either side."""
+
+    title = "model (either side)"
+    parameter_name = "model"
+    prefix = ""  # "battle__" on votes
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
+        return [(str(pk), name) for pk, name in LanguageModel.objects.values_list("pk", "name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:  # type: ignore[type-arg]
+        if not self.value():
+            return queryset
+        p = self.prefix
+        return queryset.filter(
+            Q(**{f"{p}model_a": self.value()}) | Q(**{f"{p}model_b": self.value()})
+        )
+
+
+class VoteModelFilter(ModelFilter):
+    prefix = "battle__"
 
 
 @admin.register(Battle)
@@ -59,10 +87,23 @@ class BattleAdmin(ReadOnlyEvidence, admin.ModelAdmin[Battle]):
         "environment",
         "model_a",
     )
+    list_filter = (ModelFilter, "status", "is_anonymous", "category", "language", "environment")
     search_fields = ("id", "turns__prompt", "model_a__name", "model_b__name")
     date_hierarchy = "created_at"
     inlines = (TurnInline, VoteInline)
     list_select_related = ("model_a", "model_b")
+    readonly_fields = ("transcript",)
+
+    @admin.display(description="Turns, answers and runs")
+    def transcript(self, battle: Battle) -> SafeString:
+        """The whole battle as the rater saw it, read-only: each turn's request, both
+        answers with their status and timing, and every run of their programs."""
+        runs = Prefetch("executions", queryset=Execution.objects.order_by("created_at"))
+        answers = Prefetch(
+            "responses", queryset=Response.objects.select_related("model").prefetch_related(runs)
+        )
+        turns = battle.turns.order_by("index").prefetch_related(answers)
+        return render_to_string("battles/admin_transcript.html", {"turns": turns})
 
 
 class ExecutionInline(ReadOnlyEvidence, GenericTabularInline):
@@ -106,11 +147,47 @@ class VoteAdmin(ReadOnlyEvidence, admin.ModelAdmin[Vote]):
     """Votes are append-only: admins can mark one invalid, or undo that, never edit it.
     Every invalidation and undo is in the vote's audit trail."""
 
-    list_display = ("id", "battle", "winner", "is_valid", "invalid_reason", "created_at")
-    list_filter = ("winner", "is_valid")
-    search_fields = ("battle__id", "invalid_reason")
+    list_display = (
+        "id",
+        "battle_link",
+        "model_a",
+        "model_b",
+        "winner",
+        "winner_name",
+        "is_valid",
+        "invalid_reason",
+        "created_at",
+    )
+    list_filter = (VoteModelFilter, "winner", "is_valid", "battle__category")
+    list_select_related = ("battle__model_a", "battle__model_b")
+    search_fields = (
+        "battle__id",
+        "invalid_reason",
+        "battle__model_a__name",
+        "battle__model_b__name",
+    )
+    date_hierarchy = "created_at"
     actions = ("invalidate", "restore")
     inlines = (VoteAuditInline,)
+
+    @admin.display(description="Battle", ordering="battle")
+    def battle_link(self, vote: Vote) -> SafeString:
+        url = reverse("admin:battles_battle_change", args=[vote.battle_id])
+        return format_html('<a href="{}">{}</a>', url, str(vote.battle_id)[:8])
+
+    @admin.display(description="Model A", ordering="battle__model_a__name")
+    def model_a(self, vote: Vote) -> str:
+        return vote.battle.model_a.name
+
+    @admin.display(description="Model B", ordering="battle__model_b__name")
+    def model_b(self, vote: Vote) -> str:
+        return vote.battle.model_b.name
+
+    @admin.display(description="Winner's name")
+    def winner_name(self, vote: Vote) -> str:
+        """The winning model by name; "–" for a tie or both bad."""
+        side = {"model_a": "a", "model_b": "b"}.get(vote.winner)
+        return vote.battle.model_for(side).name if side else "–"
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("battles.change_vote")

@@ -166,7 +166,7 @@ def _render_fragments(battle_id: str, turns_sent: str) -> list[Fragment]:
         html = render_to_string(f"{TEMPLATE}#turns", context)
         fragments.append(Fragment(TURNS, html, turns_version))
     for side in view.turns[-1].sides if view.turns else []:
-        for name in ("side", "editor"):
+        for name in ("side", "editor", "reruns"):
             html = render_to_string(f"{TEMPLATE}#{name}", {**context, "side": side})
             fragments.append(Fragment(f"{name}-{side.response.pk}", html, html, in_turns=True))
     for name in ("vote-panel", "follow-up"):

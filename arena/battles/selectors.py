@@ -11,12 +11,21 @@ from django.db.models import Prefetch, Q
 
 from arena.battles.agreement import Agreement, agreement, fleiss_kappa, in_original_sides
 from arena.battles.models import Battle, Response, Turn, Vote
-from arena.battles.services import rerun_refusal, vote_blocker
+from arena.battles.services import GateRow, rerun_refusal, vote_blocker_of
 from arena.raters.models import Rater
 from arena.runs.models import Execution
 from arena.vocabulary import WINNER_LABELS
 from executors.environments import detect, run_targets, target_of
 from executors.pages import PREVIEW_SANDBOX
+
+# Past these sizes an answer scrolls in its own box and a request folds to its start;
+# below them (a typical answer) both fit on a desktop screen above the runs.
+ANSWER_FOLD_CHARS, ANSWER_FOLD_LINES = 1200, 24
+PROMPT_FOLD_CHARS, PROMPT_FOLD_LINES = 300, 4
+
+
+def rerun_message_id(response_id: int) -> str:
+    return f"rerun-msg-{response_id}"
 
 
 def battle_for_rater(battle_id: uuid.UUID | str, rater: Rater | None) -> Battle | None:
@@ -28,11 +37,63 @@ def battle_for_rater(battle_id: uuid.UUID | str, rater: Rater | None) -> Battle 
 
 
 @dataclass(frozen=True)
+class RunView:
+    """One run of a side's program, named so the rater tells the answer's own run from
+    their edits: "the answer's program (run 1)", "your edit (run 2)"."""
+
+    execution: Execution
+    number: int
+
+    @property
+    def label(self) -> str:
+        if self.number == 1:
+            return "the answer's program (run 1)"
+        what = "your edit" if self.execution.is_edited else "re-run, code unchanged"
+        return f"{what} (run {self.number})"
+
+
+@dataclass(frozen=True)
 class SideView:
     response: Response
-    execution: Execution | None  # the latest run; a re-run replaces it on screen
+    runs: list[Execution]  # oldest first: the answer's own run, then the rater's re-runs
     label: str  # "Model A" until the reveal, then the model's name
     can_rerun: bool  # the editor is shown
+
+    @property
+    def execution(self) -> Execution | None:
+        """The latest run: what the editor starts from."""
+        return self.runs[-1] if self.runs else None
+
+    @property
+    def first_run(self) -> RunView | None:
+        """The run of the answer's program, shown under the answer it belongs to."""
+        return RunView(self.runs[0], 1) if self.runs else None
+
+    @property
+    def latest_rerun(self) -> RunView | None:
+        """The rater's latest re-run, shown directly under the editor."""
+        return RunView(self.runs[-1], len(self.runs)) if len(self.runs) > 1 else None
+
+    @property
+    def earlier_reruns(self) -> list[RunView]:
+        """The re-runs before the latest, newest first, folded away but reachable."""
+        return [RunView(run, n) for n, run in enumerate(self.runs[1:-1], start=2)][::-1]
+
+    @property
+    def message_id(self) -> str:
+        """Where a refusal of this side's re-run shows: beside its Run button."""
+        return rerun_message_id(self.response.pk)
+
+    @property
+    def answer_is_long(self) -> bool:
+        """A long answer scrolls in a box of its own, so the run under it stays in view."""
+        text = self.response.text
+        return len(text) > ANSWER_FOLD_CHARS or text.count("\n") > ANSWER_FOLD_LINES
+
+    @property
+    def editor_open(self) -> bool:
+        """Once the rater has re-run, the editor stays open: they are iterating."""
+        return len(self.runs) > 1
 
     @property
     def editor_code(self) -> str:
@@ -70,6 +131,12 @@ class SideView:
 class TurnView:
     turn: Turn
     sides: list[SideView]
+
+    @property
+    def prompt_is_long(self) -> bool:
+        """A long request folds to its start, so the answers stay near the top."""
+        prompt = self.turn.prompt
+        return len(prompt) > PROMPT_FOLD_CHARS or prompt.count("\n") > PROMPT_FOLD_LINES
 
 
 @dataclass(frozen=True)
@@ -120,14 +187,23 @@ def battle_view(battle_id: uuid.UUID | str) -> BattleView:
         for turn in turns.order_by("index")
     ]
     vote = battle.votes.filter(is_valid=True).first()
-    return BattleView(battle, turn_views, vote, vote_blocker(battle), revealed)
+    # The vote rule reads the same rows as the panes: the buttons and the run statuses
+    # come from one reading, so one update can never enable one and not show the other.
+    last_sides = turn_views[-1].sides if turn_views else []
+    blocker = vote_blocker_of(battle, [_gate_row(side) for side in last_sides])
+    return BattleView(battle, turn_views, vote, blocker, revealed)
+
+
+def _gate_row(side: SideView) -> GateRow:
+    running = any(not run.is_finished for run in side.runs)
+    return GateRow(side.response.status, side.response.code, bool(side.runs), running)
 
 
 def _side_view(battle: Battle, response: Response, revealed: bool) -> SideView:
     runs = list(response.executions.all())
     label = response.model.name if revealed else f"Model {response.side.upper()}"
     can_rerun = not rerun_refusal(battle, response)
-    return SideView(response, runs[-1] if runs else None, label, can_rerun)
+    return SideView(response, runs, label, can_rerun)
 
 
 # --- inter-rater agreement on replayed battles (admin) -------------------------------------

@@ -8,6 +8,7 @@ import datetime as dt
 import random
 import uuid
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -275,14 +276,19 @@ def parse_feedback(form: Mapping[str, str]) -> dict[str, str]:
     return feedback
 
 
+class GateRow(NamedTuple):
+    """What the vote rule needs of one answer of the last turn."""
+
+    status: str
+    code: str
+    ran: bool  # its program has a run
+    running: bool  # one of its runs is not finished
+
+
 def vote_blocker(battle: Battle) -> str:
     """Why a vote is not possible yet ("" when it is). Both sides must have finished,
     their programs' runs included: raters judge what they saw, not half an answer. One
     query reads every answer of the last turn with the state of its runs."""
-    if battle.status == Battle.Status.VOTED:
-        return "You already voted in this battle."
-    if battle.status == Battle.Status.VOID:
-        return battle.void_reason or "This battle was voided."
     runs = Execution.objects.filter(response=OuterRef("pk"))
     last_turn = Turn.objects.filter(battle=battle).order_by("-index").values("pk")[:1]
     answers = (
@@ -290,15 +296,24 @@ def vote_blocker(battle: Battle) -> str:
         .annotate(ran=Exists(runs), running=Exists(runs.filter(status__in=Execution.UNFINISHED)))
         .values_list("status", "code", "ran", "running")
     )
-    rows = list(answers)
+    return vote_blocker_of(battle, [GateRow(*row) for row in answers])
+
+
+def vote_blocker_of(battle: Battle, rows: list[GateRow]) -> str:
+    """The vote rule on rows already read: the page applies it to the rows it shows,
+    `vote_blocker` to a fresh reading when the vote is stored."""
+    if battle.status == Battle.Status.VOTED:
+        return "You already voted in this battle."
+    if battle.status == Battle.Status.VOID:
+        return battle.void_reason or "This battle was voided."
     if not rows:
         return "This battle has no answers yet."
-    if any(status not in Response.FINISHED for status, _, _, _ in rows):
+    if any(row.status not in Response.FINISHED for row in rows):
         return "Wait until both answers have finished."
     # A done answer with a program has a run from the moment it is done (same transaction).
     if any(
-        running or (status == Response.Status.DONE and code and not ran)
-        for status, code, ran, running in rows
+        row.running or (row.status == Response.Status.DONE and row.code and not row.ran)
+        for row in rows
     ):
         return "Wait until both programs have finished running."
     return ""

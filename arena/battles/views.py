@@ -17,7 +17,7 @@ from django_htmx.http import (
 from django_htmx.middleware import HtmxDetails
 
 from arena.battles.models import Battle, SuggestedPrompt, Vote
-from arena.battles.selectors import battle_for_rater, battle_view
+from arena.battles.selectors import battle_for_rater, battle_view, rerun_message_id
 from arena.battles.services import (
     FEEDBACK_CHOICES,
     FEEDBACK_DIMENSIONS,
@@ -38,6 +38,7 @@ from arena.runs.serving import artifact_response
 from arena.vocabulary import WINNER_LABELS
 
 MY_VOTES_SHOWN = 500
+VOTE_MSG, FOLLOW_UP_MSG = "vote-msg", "follow-up-msg"  # where refusals show
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -125,9 +126,9 @@ def battle_vote(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResponse:
         check_rate(Action.VOTE, rater=battle.rater, ip=client_ip(request))
         vote_record(battle=battle, winner=request.POST.get("winner", ""), feedback=feedback)
     except Limited as error:
-        return _limited(_message(request, str(error), status=429), error)
+        return _limited(_message(request, str(error), status=429, target=VOTE_MSG), error)
     except BattleError as error:
-        return _message(request, str(error), status=400)
+        return _message(request, str(error), status=400, target=VOTE_MSG)
     if not request.htmx:
         return HttpResponse(status=303, headers={"Location": battle.get_absolute_url()})
     return render(request, "battles/battle.html#after-vote", {"view": battle_view(battle.pk)})
@@ -156,15 +157,16 @@ def battle_follow_up(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResp
         check_rate(Action.BATTLE, rater=battle.rater, ip=client_ip(request))
         turn_add(battle=battle, prompt=request.POST.get("prompt", ""))
     except Limited as error:
-        return _limited(_message(request, str(error), status=429), error)
+        return _limited(_message(request, str(error), status=429, target=FOLLOW_UP_MSG), error)
     except BattleError as error:
-        return _message(request, str(error), status=400)
+        return _message(request, str(error), status=400, target=FOLLOW_UP_MSG)
     return render(request, "battles/battle.html#after-follow-up", {"view": battle_view(battle.pk)})
 
 
 @require_POST
 def battle_rerun(request: HtmxHttpRequest, battle_id: uuid.UUID, response_id: int) -> HttpResponse:
     battle = _own_battle(request, battle_id)
+    beside_run = rerun_message_id(response_id)
     try:
         check_rate(Action.RUN, rater=battle.rater, ip=client_ip(request))
         response_rerun(
@@ -176,11 +178,11 @@ def battle_rerun(request: HtmxHttpRequest, battle_id: uuid.UUID, response_id: in
             packages=request.POST.get("packages", ""),
         )
     except Limited as error:
-        return _limited(_message(request, str(error), status=429), error)
+        return _limited(_message(request, str(error), status=429, target=beside_run), error)
     except BattleError as error:
-        return _message(request, str(error), status=400)
-    if request.htmx:
-        return HttpResponse(status=204)  # the websocket brings the new run
+        return _message(request, str(error), status=400, target=beside_run)
+    if request.htmx:  # the websocket brings the new run; an earlier refusal goes away
+        return _message(request, "", status=200, target=beside_run)
     return HttpResponse(status=303, headers={"Location": battle.get_absolute_url()})
 
 
@@ -212,10 +214,14 @@ def _viewable_battle(request: HttpRequest, battle_id: uuid.UUID) -> Battle:
     return _own_battle(request, battle_id)
 
 
-def _message(request: HtmxHttpRequest, text: str, *, status: int) -> HttpResponse:
-    response = render(request, "battles/battle.html#flash", {"message": text}, status=status)
+def _message(
+    request: HtmxHttpRequest, text: str, *, status: int, target: str = "flash"
+) -> HttpResponse:
+    """A refusal, shown beside the control that caused it (`target`, an element id)."""
+    context = {"message": text, "message_id": target}
+    response = render(request, "battles/battle.html#flash", context, status=status)
     if request.htmx:
-        response = reswap(retarget(response, "#flash"), "outerHTML")
+        response = reswap(retarget(response, f"#{target}"), "outerHTML")
     return response
 
 

@@ -126,7 +126,15 @@ class BattleText(Filter):
         self.max_length = battle_field.max_length if isinstance(battle_field, CharField) else None
 
     def parse(self, value: object, label: str) -> str:
-        return str(value or "").strip()
+        """A value no battle has is refused: a typo must not export 0 votes silently."""
+        text = str(value or "").strip()
+        if text and not Battle.objects.filter(**{self.column: text}).exists():
+            known = Battle.objects.order_by(self.column).values_list(self.column, flat=True)
+            names = ", ".join(f"“{v}”" for v in known.distinct()[:20] if v) or "none yet"
+            raise FilterError(
+                f"{label}: no battle has {self.column} “{text[:100]}”; known: {names}"
+            )
+        return text
 
     def form_field(self) -> forms.Field:
         return forms.CharField(

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from arena.llms.models import LanguageModel
 
@@ -16,12 +19,21 @@ class LanguageModelAdmin(admin.ModelAdmin[LanguageModel]):
         "is_active",
         "is_public",
         "consecutive_failures",
+        "battles",
     )
     list_filter = ("provider", "is_active", "is_public", "organization")
     list_editable = ("sampling_weight", "is_active")
     search_fields = ("name", "model_id", "organization")
     readonly_fields = ("consecutive_failures", "created_at")
     filter_horizontal = ("battle_targets",)
+
+    @admin.display(description="Battles")
+    def battles(self, model: LanguageModel) -> SafeString:
+        """To the battles this model fought, on either side (the battles admin's filter;
+        a URL, not an import: the battles app sits above this one)."""
+        url = reverse("admin:battles_battle_changelist") + f"?model={model.pk}"
+        return format_html('<a href="{}">Battles of {}</a>', url, model.name)
+
     fieldsets = (
         (None, {"fields": ("name", "organization", "license", "description")}),
         (

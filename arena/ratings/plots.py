@@ -120,7 +120,7 @@ def _ticks(lo: float, hi: float, wanted: int = 6) -> list[float]:
 
 # --- Win-rate heatmap -------------------------------------------------------------------
 
-CELL = 30
+CELL = 38  # room for the share and, under it, the number of battles
 CHAR_WIDTH = 6.2  # system-ui at 11px, roughly: room for the labels
 LABEL_CHARS = 26
 ROTATION = 50  # degrees: column labels run up and to the right
@@ -136,6 +136,7 @@ class HeatCell:
     text: str
     text_fill: str
     title: str
+    count: str  # the battles behind the cell, printed under the share ("n=3")
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,15 @@ def _cell(a: str, b: str, share: float | None, battles: int, *, x: int, y: int) 
     if share is None:
         what = "no battles" if not battles else f"only ties in {battles} battles"
         return HeatCell(
-            x, y, x + CELL / 2, y + CELL / 2, "#bdbdbd", "", "#000000", f"{a} vs {b}: {what}"
+            x,
+            y,
+            x + CELL / 2,
+            y + CELL / 2,
+            "#bdbdbd",
+            "",
+            "#000000",
+            f"{a} vs {b}: {what}",
+            f"n={battles}" if battles else "",
         )
     title = (
         f"{a} beat {b} in {share:.0%} of their battles without a tie "
@@ -210,9 +219,10 @@ def _cell(a: str, b: str, share: float | None, battles: int, *, x: int, y: int) 
         x + CELL / 2,
         y + CELL / 2,
         diverging_colour(share),
-        f"{share * 100:.0f}",
+        f"{share * 100:.0f}%",
         text_fill,
         title,
+        f"n={battles}",
     )
 
 

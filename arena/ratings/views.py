@@ -27,6 +27,24 @@ from arena.vocabulary import EARLIEST_DAY, LATEST_DAY, day_in_range
 WINDOWS = ("all", "recent")
 
 
+def board_words(min_votes: int) -> dict[str, str]:
+    """The columns in plain words: on hover (title) and in "How to read this board"."""
+    return {
+        "rank": "1 + the number of models that are clearly better, that is whose likely range "
+        "lies wholly above this one's. Models whose ranges overlap can share a rank.",
+        "style_rank": "The rank after taking out how much raters favour long answers and code "
+        "that runs, so a model does not rank high for those alone.",
+        "rating": "The model's strength fitted from all votes (Bradley–Terry): 100 points "
+        "ahead means winning about 64% of battles against that model.",
+        "range": "With 95% confidence the true rating lies in this range; it narrows as votes "
+        f"come in. Shown from {min_votes} votes on; below that it says “too few votes”.",
+        "elo": "A rating updated vote by vote, in the order cast; for comparison only.",
+        "votes": "Counted votes in battles this model took part in.",
+        "grid": "Each cell: how often the row model beat the column model in their battles "
+        "without a tie, and under it n, the number of those battles. Grey: none decided yet.",
+    }
+
+
 @dataclass(frozen=True)
 class BoardQuery:
     scope: str = OVERALL
@@ -93,11 +111,12 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         "scope_groups": group_scopes(_with(stored_scopes(), query.scope)),
         "interval_plot": plots.interval_plot(board.rows) if board else None,
         "heatmap": plots.heatmap([r.model for r in board.rows], board.pair) if board else None,
+        "words": board_words(config.min_votes),
     }
     htmx = getattr(request, "htmx", None)
     template = "ratings/leaderboard.html"
-    if htmx and htmx.target == "board":
-        template += "#board"  # the filters swap only the board; the URL is pushed
+    if htmx and htmx.target == "board-live":
+        template += "#live"  # a filter change swaps the filters and the board together
     return render(request, template, context, status=400 if problem else 200)
 
 
@@ -115,6 +134,7 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
         "model": model,
         "config": config,
         "ratings": scope_ratings(model, public_models(), config.min_votes),
+        "words": board_words(config.min_votes),
         "records": records,
         "totals": {
             field: sum(getattr(r, field) for r in records)

@@ -14,20 +14,78 @@
     const field = document.getElementById(button.dataset.fill);
     if (!field) return;
     field.value = button.dataset.text;
-    field.dispatchEvent(new Event("input"));
+    // Bubbling, so the document-level listeners (the character counter) hear it.
+    field.dispatchEvent(new Event("input", { bubbles: true }));
     field.focus();
   });
 
-  // Character counter for prompt boxes.
-  document.addEventListener("input", function (event) {
-    const field = event.target;
-    if (!field.dataset || !field.dataset.counter) return;
+  // Character counter for prompt boxes. The box takes any length (no maxlength: a long
+  // paste is never cut silently); past the limit the counter says so and the server refuses.
+  function count(field) {
     const counter = document.getElementById(field.dataset.counter);
     if (!counter) return;
     const max = Number(counter.dataset.max);
-    counter.textContent = field.value.length.toLocaleString() + " / " + max.toLocaleString();
-    counter.classList.toggle("error", field.value.length > max);
+    const length = field.value.length;
+    const over = length > max;
+    counter.textContent = length.toLocaleString("en") + " / " + max.toLocaleString("en") +
+      (over ? " characters: too long by " + (length - max).toLocaleString("en") + ", please shorten it" : "");
+    counter.classList.toggle("error", over);
+    counter.classList.toggle("muted", !over);
+    field.setAttribute("aria-invalid", over ? "true" : "false");
+  }
+  document.addEventListener("input", function (event) {
+    const field = event.target;
+    if (field.dataset && field.dataset.counter) count(field);
   });
+  function countAll() { document.querySelectorAll("[data-counter]").forEach(count); }
+
+  // Phone width: the A | B tabs pick the side shown (on .battle, outside the live region,
+  // so re-rendered panes keep the choice). Arrow keys move between the two tabs.
+  function pickSide(button) {
+    const battle = button.closest(".battle");
+    battle.dataset.tab = button.dataset.sideTab;
+    battle.querySelectorAll("[data-side-tab]").forEach(function (tab) {
+      tab.setAttribute("aria-selected", tab === button ? "true" : "false");
+      tab.tabIndex = tab === button ? 0 : -1;
+    });
+  }
+  document.addEventListener("click", function (event) {
+    const tab = event.target.closest("[data-side-tab]");
+    if (tab) pickSide(tab);
+  });
+  document.addEventListener("keydown", function (event) {
+    const tab = event.target.closest && event.target.closest("[data-side-tab]");
+    if (!tab || (event.key !== "ArrowLeft" && event.key !== "ArrowRight")) return;
+    const other = tab.parentElement.querySelector('[data-side-tab]:not([data-side-tab="' + tab.dataset.sideTab + '"])');
+    pickSide(other);
+    other.focus();
+    event.preventDefault();
+  });
+
+  // A Copy button on every code block of an answer (added again after live re-renders).
+  function addCopyButtons() {
+    document.querySelectorAll(".answer pre:not([data-copy])").forEach(function (pre) {
+      pre.dataset.copy = "on";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "copy-code";
+      button.textContent = "Copy";
+      button.setAttribute("aria-label", "Copy this code");
+      pre.appendChild(button);
+    });
+  }
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest(".copy-code");
+    if (!button) return;
+    const code = button.parentElement.querySelector("code") || button.parentElement;
+    const text = code.innerText.replace(/Copy$/, "");
+    const done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, function () { button.textContent = "Copy failed"; });
+  });
+  function enhance() { countAll(); addCopyButtons(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", enhance);
+  else enhance();
+  ["htmx:afterSwap", "htmx:oobAfterSwap"].forEach(function (name) { document.addEventListener(name, addCopyButtons); });
 
   // A failed request must never fail silently: say so in the status region.
   function toast(message) {

@@ -43,6 +43,8 @@
           if (window.console) console.warn("Code editor styles were blocked (CSP style-src needs the nonce); using the plain textarea.");
           return;
         }
+        // The editor's scroll box is reachable by keyboard, as axe requires of scroll regions.
+        handle.view.scrollDOM.tabIndex = 0;
         editors.set(textarea, handle);
         textarea.dataset.editor = "on";
       } catch (error) {

@@ -115,7 +115,7 @@ def test_it_rejects_a_second_vote(alice: Rater, alice_client: Client, make_battl
     answer = vote(alice_client, battle, "model_b")
     assert answer.status_code == 400
     assert b"already voted" in answer.content
-    assert answer["HX-Retarget"] == "#flash"
+    assert answer["HX-Retarget"] == "#vote-msg"  # beside the vote buttons
     assert list(Vote.objects.values_list("winner", flat=True)) == ["model_a"]
 
 
@@ -247,10 +247,12 @@ def test_an_edited_program_runs_as_a_new_recorded_execution(
     battle = make_battle(alice)
     response = Response.objects.filter(turn__battle=battle, side="a").get()
     Response.objects.filter(pk=response.pk).update(code="print(1)\n", code_language="python")
-    assert rerun(alice_client, battle, response, "print(2)\n").status_code == 204
+    assert (
+        rerun(alice_client, battle, response, "print(2)\n").status_code == 200
+    )  # clears the refusal beside Run
     assert rerun(alice_client, battle, response, "print(3)").status_code == 400  # one at a time
     Execution.objects.update(status=Execution.Status.OK)
-    assert rerun(alice_client, battle, response, "print(1)\r\n").status_code == 204
+    assert rerun(alice_client, battle, response, "print(1)\r\n").status_code == 200
     runs = list(Execution.objects.order_by("pk").values_list("code", "is_edited"))
     first = ("print('hello from a')\n", False)  # the model's own run, made with the answer
     assert runs[0] == first and runs[-2:] == [("print(2)\n", True), ("print(1)\n", False)]

@@ -102,7 +102,8 @@ def test_a_two_turn_battle_with_an_edited_re_run(arena, page: Page) -> None:
     page.keyboard.type('print("edited run")\n')
     editor.get_by_label("Run as").select_option("python")
     editor.get_by_role("button", name=re.compile("Run Model A")).click()
-    expect(page.locator("#turn-1 .side").first.locator("pre.stdout")).to_have_text(
+    # The edit runs under the editor, beside the answer's own run (issue 15).
+    expect(page.locator("#turn-1 .side-column").first.locator(".reruns pre.stdout")).to_have_text(
         "edited run", timeout=30_000
     )
     runs = json.loads(

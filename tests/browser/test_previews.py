@@ -234,7 +234,7 @@ def test_stdin_from_the_rater_reaches_the_program(arena, page: Page, battle_with
     editor.get_by_text("Edit and re-run").click()
     editor.get_by_label("Input (stdin, for console programs)").fill("Ada")
     editor.get_by_role("button", name=re.compile("Run Model A")).click()
-    expect(page.locator(".side").first.locator("pre.stdout")).to_have_text(
+    expect(page.locator(".side-column").first.locator(".reruns pre.stdout")).to_have_text(
         "Hello, Ada!", timeout=30_000
     )
 

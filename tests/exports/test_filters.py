@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from arena.battles.models import Vote
+from arena.battles.models import Battle, Vote
 from arena.exports.filters import ExportFilters, FilterError
 from arena.exports.forms import ExportAdminForm, ExportForm
 from arena.exports.management.commands.export_votes import Command
@@ -97,10 +97,11 @@ def test_a_reversed_range_is_refused() -> None:
 
 
 def test_the_form_the_command_line_and_stored_json_give_the_same_filters(
-    make_model: Callable[..., LanguageModel],
+    make_model: Callable[..., LanguageModel], alice: Rater, make_battle: Callable[..., Battle]
 ) -> None:
     for name in ("atlas", "basil"):
         make_model(name=name)
+    make_battle(alice, category="web", language="python", environment="html", runs=False)
     expected = ExportFilters(
         since=date(2026, 1, 1),
         until=date(2026, 1, 31),
@@ -160,3 +161,11 @@ def test_a_replayed_battle_names_its_original_and_only_counted_exports_leave_it_
     assert rows[replay.pk]["replay_swapped"] is True
     assert rows[original.pk]["replay_of"] == "" and rows[original.pk]["replay_swapped"] is False
     assert replay.pk not in exported(export, counted_only=True)
+
+def test_an_unknown_category_is_refused_not_exported_empty(
+    alice: Rater, make_battle: Callable[..., Battle]
+) -> None:
+    make_battle(alice, category="web", runs=False)
+    with pytest.raises(FilterError, match="no battle has category “wbe”; known: “web”"):
+        ExportFilters.from_dict({"category": "wbe"})
+    assert ExportFilters.from_dict({"category": "web"}).category == "web"

@@ -245,14 +245,18 @@ def test_a_date_range_is_computed_from_the_votes_in_it(
     assert "no votes in this selection" in empty.content.decode()
 
 
-def test_an_htmx_filter_swaps_only_the_board(client: Client, trio: list[LanguageModel]) -> None:
+def test_a_filter_change_swaps_the_filters_and_the_board_together(
+    client: Client, trio: list[LanguageModel]
+) -> None:
     page = client.get(
         "/leaderboard/",
         {"scope": "language:python"},
-        headers={"HX-Request": "true", "HX-Target": "board"},
+        headers={"HX-Request": "true", "HX-Target": "board-live"},
     )
     html = page.content.decode()
-    assert html.lstrip().startswith('<section id="board"')
+    assert html.lstrip().startswith('<div id="board-live"')
+    assert '<option value="language:python" selected>' in html  # the selector agrees
+    assert 'id="board-heading">Language: python' in html
     assert "<html" not in html
 
 
@@ -377,9 +381,9 @@ def test_the_overall_board_shows_the_style_controlled_rank_and_effects(
         ("b", 2, 1),
         ("c", 3, 3),
     ]
-    assert "Rank (StyleCtrl)" in html
+    assert ">Rank, style-adjusted</th>" in html
     assert "Answer length 35 points" in html
-    assert "(95% CI 17 to 52)" in html
+    assert "(likely range 17 – 52)" in html
 
 
 def test_a_scope_without_votes_yet_is_still_selected_in_the_picker(
