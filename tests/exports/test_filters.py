@@ -162,6 +162,7 @@ def test_a_replayed_battle_names_its_original_and_only_counted_exports_leave_it_
     assert rows[original.pk]["replay_of"] == "" and rows[original.pk]["replay_swapped"] is False
     assert replay.pk not in exported(export, counted_only=True)
 
+
 def test_an_unknown_category_is_refused_not_exported_empty(
     alice: Rater, make_battle: Callable[..., Battle]
 ) -> None:
