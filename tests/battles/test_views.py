@@ -351,5 +351,5 @@ def test_a_rerun_takes_the_raters_package_list_and_refuses_what_is_not_a_name(
         refused.content
     )
     good = {**bad, "packages": "rich, plotly==5.24"}
-    assert alice_client.post(url, good, headers={"HX-Request": "true"}).status_code == 204
+    assert alice_client.post(url, good, headers={"HX-Request": "true"}).status_code == 200
     assert Execution.objects.order_by("pk").last().packages == ["rich", "plotly==5.24"]
