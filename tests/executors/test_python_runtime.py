@@ -39,7 +39,9 @@ def test_the_host_site_packages_stay_out_of_the_sandbox(sandbox: Backend) -> Non
     result = sandbox.run(ExecSpec(language="python", code=code))
     assert result.exit_code == 4, result.to_json()
     paths, flags, heavy = result.stdout.splitlines()
-    assert paths == "['/opt/python-packages']"  # no dist-packages / site-packages of the host
+    # no dist-packages / site-packages of the host: only the runtime's own and the per-run
+    # index installs (executors/packages.py)
+    assert paths == "['/opt/python-packages', '/opt/arena-packages']"
     assert flags == "True 0 0"
     assert heavy == "[]"  # nothing imported at start-up beyond the interpreter's core
 
