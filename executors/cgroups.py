@@ -16,6 +16,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from executors.process import kill_until_gone
+
 CGROUP_ROOT = "/sys/fs/cgroup"
 PREFIX = "arena-sbx-"
 
@@ -207,17 +209,7 @@ class RunCgroup:
 
     def kill_all(self, timeout_s: float = 3.0) -> bool:
         """SIGKILL everything in the cgroups and wait until they are empty."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            pids = self.pids()
-            if not pids:
-                return True
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.002)
+        return kill_until_gone(self.pids, timeout_s, pause_s=0.002)
 
     def doom_all(self, timeout_s: float = 3.0) -> bool:
         """SIGKILL everything in the cgroups, without waiting for the exits to complete.

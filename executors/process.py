@@ -7,9 +7,10 @@ import codecs
 import contextlib
 import os
 import selectors
+import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -177,3 +178,19 @@ def _reap(proc: subprocess.Popen[bytes], outcome: Outcome) -> None:
         outcome.cpu_ms = int((usage.ru_utime + usage.ru_stime) * 1000)
         # Tell Popen the child is gone so it neither warns nor waits again.
         proc.returncode = os.waitstatus_to_exitcode(status)
+
+
+def kill_until_gone(pids_of: Callable[[], Iterable[int]], timeout_s: float, pause_s: float) -> bool:
+    """SIGKILL every pid that `pids_of` names until it names none (True) or `timeout_s`
+    passes (False). Asked again each round: a dying process may fork once more."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pids = list(pids_of())
+        if not pids:
+            return True
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(pause_s)

@@ -15,11 +15,12 @@ import collections
 import contextlib
 import fcntl
 import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from executors.process import kill_until_gone
 
 
 @dataclass
@@ -61,17 +62,7 @@ def processes_of_uid(uid: int) -> list[int]:
 
 def kill_uid(uid: int, timeout_s: float = 3.0) -> bool:
     """SIGKILL every process of `uid` and wait until none is left."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        pids = processes_of_uid(uid)
-        if not pids:
-            return True
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
+    return kill_until_gone(lambda: processes_of_uid(uid), timeout_s, pause_s=0.01)
 
 
 class UidPool:
