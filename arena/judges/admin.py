@@ -16,6 +16,7 @@ from arena.judges.models import (
     PromptSet,
 )
 from arena.judges.services import Selection, run_start
+from arena.llms.admin import URL_FIELD_OVERRIDES
 
 
 @admin.register(Judge)
@@ -26,6 +27,7 @@ class JudgeAdmin(admin.ModelAdmin[Judge]):
     list_filter = ("kind", "is_active")
     search_fields = ("name", "model_id")
     actions = ("judge_every_counted_vote",)
+    formfield_overrides = URL_FIELD_OVERRIDES
     fieldsets = (
         (None, {"fields": ("name", "kind", "description", "is_active")}),
         (

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib import admin
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from arena.llms.models import LanguageModel
+
+# A URL typed without a scheme means https (Django 6's default; saying it now also
+# silences 5.2's deprecation warning). For every admin that edits ProviderFields.
+URL_FIELD_OVERRIDES: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.URLField: {"assume_scheme": "https"}
+}
 
 
 @admin.register(LanguageModel)
@@ -26,6 +36,7 @@ class LanguageModelAdmin(admin.ModelAdmin[LanguageModel]):
     search_fields = ("name", "model_id", "organization")
     readonly_fields = ("consecutive_failures", "created_at")
     filter_horizontal = ("battle_targets",)
+    formfield_overrides = URL_FIELD_OVERRIDES
 
     @admin.display(description="Battles")
     def battles(self, model: LanguageModel) -> SafeString:

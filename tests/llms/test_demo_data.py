@@ -113,5 +113,5 @@ def test_the_strong_models_programs_run_cleanly_in_the_sandbox() -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(run, programs))
     failures = [(slug, r.status, r.stderr[-500:]) for slug, r in results if r.status != "ok"]
-    assert not failures
+    assert not failures, failures
     assert all(r.stdout.strip() or r.artifacts for _, r in results)
