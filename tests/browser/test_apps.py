@@ -46,6 +46,38 @@ import gradio as gr
 
 raise RuntimeError("the model forgot something")
 """
+# Arrow keys move the square; nothing moves without a key, so a new frame means a key.
+PYGAME_SQUARE = """\
+import pygame
+
+pygame.init()
+screen = pygame.display.set_mode((320, 240))
+pygame.display.set_caption("Square")
+clock = pygame.time.Clock()
+x, y = 150, 110
+running = True
+while running:
+    for event in pygame.event.get():
+        if event.type == pygame.QUIT:
+            running = False
+        elif event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE:
+            running = False
+    keys = pygame.key.get_pressed()
+    x += (keys[pygame.K_RIGHT] - keys[pygame.K_LEFT]) * 4
+    y += (keys[pygame.K_DOWN] - keys[pygame.K_UP]) * 4
+    screen.fill((20, 20, 40))
+    pygame.draw.rect(screen, (240, 200, 40), (x, y, 20, 20))
+    pygame.display.flip()
+    clock.tick(60)
+pygame.quit()
+"""
+PYGAME_CRASH = """\
+import pygame
+
+pygame.init()
+screen = pygame.display.set_mode((320, 240))
+speed = 10 / 0
+"""
 APP_START_MS = 90_000  # cold starts on a loaded 2-core machine
 APP_RENDER_MS = 60_000  # Streamlit's first render loads megabytes of scripts
 
