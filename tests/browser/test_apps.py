@@ -291,3 +291,35 @@ def test_a_crashing_app_is_a_runtime_error_with_its_traceback(
     expect(page.locator(".run .badge.status-runtime_error")).to_have_count(2, timeout=APP_START_MS)
     expect(page.locator(".run pre.stderr").first).to_contain_text("the model forgot something")
     expect(page.locator("iframe.preview")).to_have_count(0)
+
+
+def test_a_pygame_game_is_shown_live_and_an_arrow_key_moves_it(
+    arena: Arena, page: Page, battle_with
+) -> None:
+    battle_with(PYGAME_SQUARE)
+    frame = app_frames(page)
+    expect(frame.get_by_text("Click the game, then play.")).to_be_visible(timeout=APP_START_MS)
+    canvas = frame.locator("canvas")
+    before = canvas.evaluate("(c) => c.toDataURL()")
+    canvas.click()
+    expect(frame.get_by_text("Playing: keys go to the game.")).to_be_visible()
+    page.keyboard.down("ArrowRight")
+    page.wait_for_timeout(300)  # the game moves the square while the key is held
+    page.keyboard.up("ArrowRight")
+    game = page.locator("iframe.preview").first.element_handle().content_frame()
+    assert game is not None
+    game.wait_for_function(
+        "(before) => document.querySelector('canvas').toDataURL() !== before",
+        arg=before,
+        timeout=10_000,
+    )
+    expect(page.locator(".run .badge.status-ok")).to_have_count(2)
+
+
+def test_a_pygame_game_that_crashes_at_start_shows_its_traceback(
+    arena: Arena, page: Page, battle_with
+) -> None:
+    battle_with(PYGAME_CRASH)
+    expect(page.locator(".run .badge.status-runtime_error")).to_have_count(2, timeout=APP_START_MS)
+    expect(page.locator(".run pre.stderr").first).to_contain_text("ZeroDivisionError")
+    expect(page.locator(".run .error").first).to_have_text("ZeroDivisionError: division by zero")
