@@ -323,3 +323,18 @@ def test_a_pygame_game_that_crashes_at_start_shows_its_traceback(
     expect(page.locator(".run .badge.status-runtime_error")).to_have_count(2, timeout=APP_START_MS)
     expect(page.locator(".run pre.stderr").first).to_contain_text("ZeroDivisionError")
     expect(page.locator(".run .error").first).to_have_text("ZeroDivisionError: division by zero")
+
+
+def test_the_offline_demo_answers_a_game_request_with_live_games(arena: Arena, page: Page) -> None:
+    # The two strong demo models: both recorded a working game (arena/llms/demo).
+    arena.manage(
+        "shell",
+        "-c",
+        "from arena.llms.models import LanguageModel as M; "
+        "M.objects.exclude(name__in=['demo-atlas','demo-breeze']).update(is_active=False)",
+    )
+    type_and_start(page, arena.url, "Make a small PyGame game: a square I move with the arrow keys")
+    expect(page.locator("iframe.preview")).to_have_count(2, timeout=APP_START_MS)
+    for index in range(2):
+        game = page.frame_locator("iframe.preview").nth(index)
+        expect(game.get_by_text("Click the game, then play.")).to_be_visible(timeout=APP_START_MS)

@@ -359,15 +359,26 @@ def play_game(tee: Tee) -> tuple[int, dict[str, Any]]:
         else:
             print(stop.code, file=sys.stderr)
             status = 1
-    except BaseException:
-        traceback.print_exc()
-        sys.stderr.flush()
+    except BaseException as error:
+        print_game_traceback(error)
         return 1, {"type": "crashed", "message": "The game crashed.", "log": tee.tail}
     # The host's last line is the reason the arena gives ("The app exited: ...").
     print(f"The game exited (status {status}).", file=sys.stderr)
     sys.stderr.flush()
     message = f"The game has exited (status {status})."
     return status, {"type": "exited", "message": message, "log": tee.tail}
+
+
+def print_game_traceback(error: BaseException) -> None:
+    """The traceback from the game's own code on: this host's frames would only confuse
+    (a game that does not compile has none: its error names the line)."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_frame.f_code.co_filename != APP:
+        frame = frame.tb_next
+    if frame is None and not isinstance(error, SyntaxError):
+        frame = error.__traceback__  # raised outside the game's code: all of it
+    traceback.print_exception(type(error), error, frame)
+    sys.stderr.flush()
 
 
 def tell_pages(ended: dict[str, Any]) -> None:
