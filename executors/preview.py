@@ -127,6 +127,11 @@ APP_ERROR_SCRIPT = """() => Array.from(
   (e) => e.innerText.trim())"""
 
 
+def ready_script(environment: str) -> str:
+    """What the headless preview waits for before it calls an app's page ready."""
+    return GAME_READY_SCRIPT if environment == PYGAME else APP_READY_SCRIPT
+
+
 def preview_app(
     code: str, environment: str, *, timeout_s: float, screenshot: str | None
 ) -> PreviewReport:
@@ -148,9 +153,8 @@ def preview_app(
         left = max(1.0, timeout_s - (time.monotonic() - started))
         with apps.loopback_port(app) as port:
             url = f"http://127.0.0.1:{port}{base}/"
-            ready_script = GAME_READY_SCRIPT if environment == PYGAME else APP_READY_SCRIPT
             report = load_in_chromium(
-                url, timeout_s=left, screenshot=screenshot, ready_script=ready_script
+                url, timeout_s=left, screenshot=screenshot, ready_script=ready_script(environment)
             )
         report.build_log = app.log()
     finally:
