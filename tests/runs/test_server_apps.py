@@ -147,8 +147,9 @@ def test_the_docker_backend_refuses_apps_clearly(response: Response, monkeypatch
 
 def test_a_game_runs_as_an_app_and_its_exit_stops_it(response: Response) -> None:
     # The game quits by itself a few seconds in, as when its player closes it.
+    ticks = "    clock.tick(60)\n"
     quits = PYGAME_SQUARE.replace(
-        "    clock.tick(60)\n", "    clock.tick(60)\n    running = running and pygame.time.get_ticks() < 4000\n"
+        ticks, ticks + "    running = running and pygame.time.get_ticks() < 4000\n"
     )
     execution = start(response, quits, "pygame")
     assert execution.status == Execution.Status.OK, execution.stderr

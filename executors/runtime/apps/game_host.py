@@ -18,6 +18,7 @@ the process exits with the game's status: the app is over.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -29,9 +30,7 @@ import traceback
 import zlib
 from typing import Any
 
-os.environ.update(
-    SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1"
-)
+os.environ.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1")
 
 import pygame  # noqa: E402 (the drivers are chosen before SDL loads)
 from PIL import Image  # noqa: E402
@@ -223,10 +222,9 @@ def release_all() -> None:
 
 
 def post(kind: int, **attributes: Any) -> None:
-    try:
+    # No display yet, or the game has quit: nobody would read it.
+    with contextlib.suppress(pygame.error):
         pygame.event.post(pygame.event.Event(kind, **attributes))
-    except pygame.error:
-        pass  # no display yet, or the game has quit: nobody would read it
 
 
 def handle(message: str | bytes) -> None:
@@ -269,7 +267,8 @@ def hook_pygame() -> None:
     pygame.key.get_mods = lambda: mods() | held.mods
     pygame.mouse.get_pos = lambda: held.pos if held.pos != (0, 0) else mouse_pos()
     pygame.mouse.get_pressed = lambda num_buttons=3: tuple(
-        real or page for real, page in zip(mouse_pressed(num_buttons), held.buttons + [False] * 2)
+        real or page
+        for real, page in zip(mouse_pressed(num_buttons), held.buttons + [False] * 2, strict=False)
     )
 
 
@@ -326,9 +325,7 @@ def serve_forever(port: int, base: str, ready: threading.Event) -> None:
         frames.changed = asyncio.Event()
         frames.loop = asyncio.get_running_loop()
         threading.Thread(target=frames.encode_forever, args=(frames.loop,), daemon=True).start()
-        async with serve(
-            play, "127.0.0.1", port, process_request=http(base, page), max_size=2**16
-        ):
+        async with serve(play, "127.0.0.1", port, process_request=http(base, page), max_size=2**16):
             ready.set()
             await asyncio.Future()
 
