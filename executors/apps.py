@@ -1,4 +1,5 @@
-"""Server apps (Streamlit, Gradio): long-lived sandboxes reachable only through a bridge.
+"""Server apps (Streamlit, Gradio, PyGame): long-lived sandboxes reachable only through a
+bridge.
 
     app = start_app("streamlit", code, base_path="/a/<token>")
     ready = app.wait_ready(timeout_s=30)      # "ok" once the app answers
@@ -9,7 +10,9 @@ The app runs in a bubblewrap sandbox like any run (own namespaces, no network bu
 own loopback, slot uid, memory and pids cgroups, rlimits, seccomp), with limits for a
 server (APP_LIMITS). Inside, runtime/apps/app_host.py starts the app on 127.0.0.1 and
 copies every connection made to a unix socket in the work dir to it; the work dir is a
-host tmpfs bound into the sandbox, so that socket is the host's only way in. Who may use
+host tmpfs bound into the sandbox, so that socket is the host's only way in. A PyGame
+game's server is runtime/apps/game_host.py: a page showing its frames, which sends it
+the rater's keys and mouse. Who may use
 the socket (the HTTP/websocket proxy, caps, idle timeout) is the caller's business
 (arena/runs/apps.py).
 """
@@ -33,10 +36,15 @@ from executors import hostpaths
 from executors.backends import get_backend
 from executors.backends.bwrap import BwrapBackend, LiveSandbox
 from executors.base import ExecSpec, Limits
-from executors.environments import SERVER_APPS, STREAMLIT
+from executors.environments import GRADIO, PYGAME, SERVER_APPS, STREAMLIT
 from executors.files import write_files
 
-APP_HOST = os.path.join(hostpaths.PACKAGE_DIR, "runtime", "apps", "app_host.py")
+HOST_DIR = os.path.join(hostpaths.PACKAGE_DIR, "runtime", "apps")
+APP_HOST = os.path.join(HOST_DIR, "app_host.py")
+# What else a framework's host script needs beside it in the work dir.
+HOST_FILES = {STREAMLIT: (), GRADIO: (), PYGAME: ("game_host.py", "game_page.html")}
+# Answers 2xx through the bridge once the app can be used (a game: it has drawn a frame).
+HEALTH_PATHS = {STREAMLIT: "/_stcore/health", GRADIO: "/config", PYGAME: "/health"}
 APP_PORT = 8501  # inside the sandbox's own network namespace: no clash between apps
 SOCKET_NAME = ".arena-app.sock"
 KIND = "arena_kind"  # the host script's files (runtime/apps/app_host.py)
@@ -175,7 +183,11 @@ def _start_sandbox(backend: BwrapBackend, environment: str) -> Warm:
     app. Runs on the spawner thread (see above)."""
     with open(APP_HOST, encoding="utf-8") as handle:
         host_script = handle.read()
-    spec = ExecSpec("python", host_script, files={KIND: environment}, limits=APP_LIMITS)
+    files = {KIND: environment}
+    for name in HOST_FILES[environment]:
+        with open(os.path.join(HOST_DIR, name), encoding="utf-8") as handle:
+            files[name] = handle.read()
+    spec = ExecSpec("python", host_script, files=files, limits=APP_LIMITS)
     log = tempfile.NamedTemporaryFile(prefix="arena-app-", suffix=".log")  # noqa: SIM115
     try:
         return backend.start_app(spec, log), log
@@ -217,9 +229,7 @@ class App:
             return handle.read().decode("utf-8", errors="replace")
 
     def health_path(self) -> str:
-        if self.environment == STREAMLIT:
-            return f"{self.base_path}/_stcore/health"
-        return f"{self.base_path}/config"
+        return self.base_path + HEALTH_PATHS[self.environment]
 
     def wait_ready(self, timeout_s: float) -> Ready:
         """Wait until the app answers through the bridge, it dies, or `timeout_s` passes."""

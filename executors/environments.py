@@ -36,10 +36,10 @@ ENVIRONMENT_LABELS = {
 }
 # Built into a page in the sandbox, then rendered by the rater's browser.
 BROWSER_ENVIRONMENTS = frozenset({HTML, REACT, VUE, MERMAID})
-# Python programs that serve an interface instead of printing: they need a live sandbox.
-APP_ENVIRONMENTS = frozenset({STREAMLIT, GRADIO, PYGAME})
-# The app environments served today (executors/apps.py); PyGame is not yet.
-SERVER_APPS = (STREAMLIT, GRADIO)
+# Python programs that serve an interface instead of printing: each runs in a live
+# sandbox, reached through its bridge (executors/apps.py). A PyGame game is served too,
+# as a page that shows its frames and sends it the rater's keys.
+SERVER_APPS = (STREAMLIT, GRADIO, PYGAME)
 # What `python -m executors preview --environment` accepts.
 PREVIEW_ENVIRONMENTS = (HTML, REACT, VUE, MERMAID, STREAMLIT, GRADIO, PYGAME)
 

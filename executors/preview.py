@@ -29,12 +29,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 from executors import apps, pages
-from executors.environments import (
-    APP_ENVIRONMENTS,
-    BROWSER_ENVIRONMENTS,
-    PAGE_LANGUAGES,
-    SERVER_APPS,
-)
+from executors.environments import BROWSER_ENVIRONMENTS, PAGE_LANGUAGES, PYGAME, SERVER_APPS
 
 CHROMIUM = os.getenv("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -79,7 +74,7 @@ def language_for(environment: str, filename: str) -> str:
     page language of the environment."""
     if environment == "react":
         return "tsx" if filename.endswith(".tsx") else "jsx"
-    if environment in APP_ENVIRONMENTS:
+    if environment in SERVER_APPS:
         return "python"
     return next(name for name, page in PAGE_LANGUAGES.items() if page.environment == environment)
 
@@ -97,10 +92,7 @@ def preview(
     if environment in SERVER_APPS:
         return preview_app(code, environment, timeout_s=timeout_s, screenshot=screenshot)
     if environment not in BROWSER_ENVIRONMENTS:
-        return PreviewReport(
-            "sandbox_error",
-            build_log=f"{environment} apps are not served by the headless preview yet",
-        )
+        raise ValueError(f"not a previewable environment: {environment}")
     built = pages.build_page(environment, code, language, run)
     if built.status != "ok":
         status = "build_error" if built.status == "compile_error" else "sandbox_error"
@@ -114,7 +106,9 @@ def preview(
 
 # A server app renders after `load` (Streamlit over its websocket, Gradio from its
 # config): ready once the page shows text, Streamlit's "running" widget is gone, and the
-# text has not changed for four polls in a row.
+# text has not changed for four polls in a row. A game's page is ready once it has drawn
+# its first frame (window.__arenaReady, as for pages), or shown that the game ended.
+GAME_READY_SCRIPT = "() => window.__arenaReady === true"
 APP_READY_SCRIPT = """() => {
   const text = document.body ? document.body.innerText.trim() : "";
   const busy = document.querySelector('[data-testid="stStatusWidget"]');
@@ -126,16 +120,23 @@ APP_READY_SCRIPT = """() => {
   window.__arenaStable += 1;
   return window.__arenaStable >= 4;
 }"""
-# Streamlit shows an exception in the page and keeps serving: it is still a crash.
+# Streamlit shows an exception in the page and keeps serving: it is still a crash. So is
+# a game that crashed after its first frame (its page marks the traceback).
 APP_ERROR_SCRIPT = """() => Array.from(
-  document.querySelectorAll('[data-testid="stException"]'), (e) => e.innerText.trim())"""
+  document.querySelectorAll('[data-testid="stException"], [data-arena-error]'),
+  (e) => e.innerText.trim())"""
+
+
+def ready_script(environment: str) -> str:
+    """What the headless preview waits for before it calls an app's page ready."""
+    return GAME_READY_SCRIPT if environment == PYGAME else APP_READY_SCRIPT
 
 
 def preview_app(
     code: str, environment: str, *, timeout_s: float, screenshot: str | None
 ) -> PreviewReport:
-    """A Streamlit or Gradio app: started in its live sandbox (executors.apps), reached
-    through its bridge, loaded in Chromium once it answers, then stopped."""
+    """A Streamlit, Gradio or PyGame app: started in its live sandbox (executors.apps),
+    reached through its bridge, loaded in Chromium once it answers, then stopped."""
     started = time.monotonic()
     base = f"/a/{secrets.token_urlsafe(24)}"
     try:
@@ -153,7 +154,7 @@ def preview_app(
         with apps.loopback_port(app) as port:
             url = f"http://127.0.0.1:{port}{base}/"
             report = load_in_chromium(
-                url, timeout_s=left, screenshot=screenshot, ready_script=APP_READY_SCRIPT
+                url, timeout_s=left, screenshot=screenshot, ready_script=ready_script(environment)
             )
         report.build_log = app.log()
     finally:

@@ -19,7 +19,7 @@ from arena.logs import log_context
 from arena.runs import live_apps
 from arena.runs.models import Artifact, Execution
 from arena.runs.signals import execution_changed
-from executors.environments import APP_ENVIRONMENTS, ENVIRONMENT_LABELS, REACT, VUE
+from executors.environments import REACT, VUE
 from executors.packages import Packages
 from executors.packages import provide as provide_packages
 from executors.pages import build_page
@@ -106,13 +106,6 @@ def _dispatch(execution: Execution) -> None:
         _build_in_sandbox(execution)
     elif execution.is_app:
         live_apps.app_run(execution)
-    elif execution.environment in APP_ENVIRONMENTS:
-        label = ENVIRONMENT_LABELS[execution.environment]
-        _finish(
-            execution.pk,
-            status=Execution.Status.SANDBOX_ERROR,
-            error=f"{label}s cannot run here yet.",
-        )
     else:
         _run_in_sandbox(execution)
 

@@ -2,7 +2,8 @@
 // in the page (load, click, key, scroll, resize, errors), timestamped, and sends it to the
 // preview origin's own endpoint for this page (/p/<token>/events; a server app at /a/<token>/
 // reports there too, the app proxy adds this script to its pages). Keys 1-4 are handed to
-// the battle page, so they still vote after a click inside the preview.
+// the battle page, so they still vote after a click inside the preview, except where the
+// page takes every key itself (a PyGame game's canvas: data-arena-captures-keys).
 (function () {
   "use strict";
   var parts = location.pathname.split("/");
@@ -29,6 +30,9 @@
   function typing(target) {
     return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
   }
+  function capturesKeys(target) {
+    return Boolean(target && target.closest && target.closest("[data-arena-captures-keys]"));
+  }
 
   window.addEventListener("load", function () {
     record("load", { width: innerWidth, height: innerHeight });
@@ -42,7 +46,7 @@
     // What the rater types into a field stays private: only that a character was typed.
     var named = /^(Arrow|Enter|Escape|Backspace|Tab|Shift|Control|Alt|Meta|F\d)/.test(e.key);
     record("key", { key: named || e.key === " " ? e.key : typing(e.target) ? "char" : e.key.slice(0, 1), typing: typing(e.target) });
-    if (/^[1-4]$/.test(e.key) && !typing(e.target) && !e.ctrlKey && !e.metaKey && !e.altKey && parent !== window) {
+    if (/^[1-4]$/.test(e.key) && !typing(e.target) && !capturesKeys(e.target) && !e.ctrlKey && !e.metaKey && !e.altKey && parent !== window) {
       parent.postMessage({ arena: "preview", type: "key", key: e.key }, "*");
     }
   }, true);

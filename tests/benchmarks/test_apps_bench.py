@@ -4,7 +4,8 @@ Not collected by default:
 Measured as the arena pays it once the answer is in: the app started in its sandbox
 (a warm spare of its framework when one waits, as the arena keeps APP_WARM=1; or a
 fresh sandbox), waited for through its bridge, then loaded in an already running
-headless Chromium until the headless preview calls it ready (text shown and settled).
+headless Chromium until the headless preview calls it ready (text shown and settled; a
+game: its first frame drawn on the page's canvas).
 Target: Streamlit and Gradio under 6 s on 2 cores."""
 
 from __future__ import annotations
@@ -18,13 +19,18 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from executors import apps
-from executors.preview import APP_READY_SCRIPT, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, wait_until_ready
+from executors.preview import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, ready_script, wait_until_ready
 
-from ..browser.test_apps import GRADIO_GREETER, STREAMLIT_COUNTER
+from ..browser.test_apps import GRADIO_GREETER, PYGAME_SQUARE, STREAMLIT_COUNTER
 
 ROUNDS = int(os.getenv("APP_BENCH_ROUNDS", "8"))
-PROGRAMS = [("streamlit", STREAMLIT_COUNTER), ("gradio", GRADIO_GREETER)]
-LIVE_APPS = int(os.getenv("APP_BENCH_LIVE", "6"))
+PROGRAMS = [
+    ("streamlit", STREAMLIT_COUNTER),
+    ("gradio", GRADIO_GREETER),
+    ("pygame", PYGAME_SQUARE),
+]
+LIVE_APPS = int(os.getenv("APP_BENCH_LIVE", "9"))  # split among the frameworks
+CPU_WINDOW_S = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +51,7 @@ def _answer_to_interactive(page: Page, environment: str, code: str) -> tuple[flo
         answered = time.perf_counter() - started
         with apps.loopback_port(app) as port:
             url = f"http://127.0.0.1:{port}/a/bench-token-0123456789/"
-            assert wait_until_ready(page, url, 120, APP_READY_SCRIPT)
+            assert wait_until_ready(page, url, 120, ready_script(environment))
             interactive = time.perf_counter() - started
     finally:
         app.stop()
@@ -95,7 +101,7 @@ def test_memory_per_live_app_sandbox() -> None:
     live: list[apps.App] = []
     try:
         for environment, code in PROGRAMS:
-            for index in range(LIVE_APPS // 2):
+            for index in range(max(1, LIVE_APPS // len(PROGRAMS))):
                 app = apps.start_app(environment, code, f"/a/bench-live-{environment}-{index}")
                 live.append(app)
         for app in live:
@@ -111,6 +117,17 @@ def test_memory_per_live_app_sandbox() -> None:
                 f"median {statistics.median(sizes) / 2**20:.0f} MiB, "
                 f"max {max(sizes) / 2**20:.0f} MiB"
             )
+        # A game keeps playing with nobody at it (its own loop, capped by its clock), a
+        # server app waits: the CPU each uses unattended.
+        cpu_before = {app.pid: _cpu_seconds(app.pid) for app in live}
+        time.sleep(CPU_WINDOW_S)
+        for environment, _ in PROGRAMS:
+            shares = [
+                (_cpu_seconds(app.pid) - cpu_before[app.pid]) / CPU_WINDOW_S * 100
+                for app in live
+                if app.environment == environment
+            ]
+            print(f"{environment:10} unattended CPU each: median {statistics.median(shares):.1f} %")
         lost = before - _mem_available()
         print(
             f"host MemAvailable: {before / 2**20:.0f} MiB before, lost {lost / 2**20:.0f} MiB "
@@ -120,6 +137,29 @@ def test_memory_per_live_app_sandbox() -> None:
     finally:
         for app in live:
             app.stop()
+
+
+def _cpu_seconds(root: int) -> float:
+    """User + system CPU time of `root` and every process below it (the sandbox)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    times: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        times[int(entry)] = int(fields[11]) + int(fields[12])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total / ticks
 
 
 def _mem_available() -> int:

@@ -46,6 +46,38 @@ import gradio as gr
 
 raise RuntimeError("the model forgot something")
 """
+# Arrow keys move the square; nothing moves without a key, so a new frame means a key.
+PYGAME_SQUARE = """\
+import pygame
+
+pygame.init()
+screen = pygame.display.set_mode((320, 240))
+pygame.display.set_caption("Square")
+clock = pygame.time.Clock()
+x, y = 150, 110
+running = True
+while running:
+    for event in pygame.event.get():
+        if event.type == pygame.QUIT:
+            running = False
+        elif event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE:
+            running = False
+    keys = pygame.key.get_pressed()
+    x += (keys[pygame.K_RIGHT] - keys[pygame.K_LEFT]) * 4
+    y += (keys[pygame.K_DOWN] - keys[pygame.K_UP]) * 4
+    screen.fill((20, 20, 40))
+    pygame.draw.rect(screen, (240, 200, 40), (x, y, 20, 20))
+    pygame.display.flip()
+    clock.tick(60)
+pygame.quit()
+"""
+PYGAME_CRASH = """\
+import pygame
+
+pygame.init()
+screen = pygame.display.set_mode((320, 240))
+speed = 10 / 0
+"""
 APP_START_MS = 90_000  # cold starts on a loaded 2-core machine
 APP_RENDER_MS = 60_000  # Streamlit's first render loads megabytes of scripts
 
@@ -259,3 +291,50 @@ def test_a_crashing_app_is_a_runtime_error_with_its_traceback(
     expect(page.locator(".run .badge.status-runtime_error")).to_have_count(2, timeout=APP_START_MS)
     expect(page.locator(".run pre.stderr").first).to_contain_text("the model forgot something")
     expect(page.locator("iframe.preview")).to_have_count(0)
+
+
+def test_a_pygame_game_is_shown_live_and_an_arrow_key_moves_it(
+    arena: Arena, page: Page, battle_with
+) -> None:
+    battle_with(PYGAME_SQUARE)
+    frame = app_frames(page)
+    expect(frame.get_by_text("Click the game, then play.")).to_be_visible(timeout=APP_START_MS)
+    canvas = frame.locator("canvas")
+    before = canvas.evaluate("(c) => c.toDataURL()")
+    canvas.click()
+    expect(frame.get_by_text("Playing: keys go to the game.")).to_be_visible()
+    page.keyboard.down("ArrowRight")
+    page.wait_for_timeout(300)  # the game moves the square while the key is held
+    page.keyboard.up("ArrowRight")
+    game = page.locator("iframe.preview").first.element_handle().content_frame()
+    assert game is not None
+    game.wait_for_function(
+        "(before) => document.querySelector('canvas').toDataURL() !== before",
+        arg=before,
+        timeout=10_000,
+    )
+    expect(page.locator(".run .badge.status-ok")).to_have_count(2)
+
+
+def test_a_pygame_game_that_crashes_at_start_shows_its_traceback(
+    arena: Arena, page: Page, battle_with
+) -> None:
+    battle_with(PYGAME_CRASH)
+    expect(page.locator(".run .badge.status-runtime_error")).to_have_count(2, timeout=APP_START_MS)
+    expect(page.locator(".run pre.stderr").first).to_contain_text("ZeroDivisionError")
+    expect(page.locator(".run .error").first).to_have_text("ZeroDivisionError: division by zero")
+
+
+def test_the_offline_demo_answers_a_game_request_with_live_games(arena: Arena, page: Page) -> None:
+    # The two strong demo models: both recorded a working game (arena/llms/demo).
+    arena.manage(
+        "shell",
+        "-c",
+        "from arena.llms.models import LanguageModel as M; "
+        "M.objects.exclude(name__in=['demo-atlas','demo-breeze']).update(is_active=False)",
+    )
+    type_and_start(page, arena.url, "Make a small PyGame game: a square I move with the arrow keys")
+    expect(page.locator("iframe.preview")).to_have_count(2, timeout=APP_START_MS)
+    for index in range(2):
+        game = page.frame_locator("iframe.preview").nth(index)
+        expect(game.get_by_text("Click the game, then play.")).to_be_visible(timeout=APP_START_MS)

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_apps import GRADIO_CRASH, GRADIO_GREETER, STREAMLIT_COUNTER
+from tests.browser.test_apps import (
+    GRADIO_CRASH,
+    GRADIO_GREETER,
+    PYGAME_CRASH,
+    PYGAME_SQUARE,
+    STREAMLIT_COUNTER,
+)
 from tests.browser.test_previews import MERMAID, TSX_COUNTER, VUE_COUNTER
 from tests.cli import run_module
 
@@ -93,6 +99,18 @@ def test_an_app_that_never_answers_is_a_timeout(tmp_path: Path) -> None:
     assert report["status"] == "timeout"
 
 
-def test_a_game_is_answered_honestly(tmp_path: Path) -> None:
-    report = preview(tmp_path, "game.py", "import pygame\npygame.init()\n", "pygame")
-    assert report["status"] == "sandbox_error" and "not served" in report["build_log"]
+def test_a_game_is_played_and_its_canvas_screenshotted(tmp_path: Path) -> None:
+    shot = tmp_path / "game.png"
+    args = ("--timeout", "90", "--screenshot", str(shot))
+    report = preview(tmp_path, "game.py", PYGAME_SQUARE, "pygame", *args)
+    assert report["status"] == "ok", report
+    assert "Click the game, then play." in report["text"]
+    assert report["console_errors"] == []
+    assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_game_that_crashes_is_a_runtime_error_with_its_error(tmp_path: Path) -> None:
+    at_start = preview(tmp_path, "game.py", PYGAME_CRASH, "pygame", "--timeout", "90")
+    assert at_start["status"] == "runtime_error"
+    assert at_start["console_errors"] == ["ZeroDivisionError: division by zero"]
+    assert "speed = 10 / 0" in at_start["build_log"]

@@ -18,7 +18,7 @@ from arena.runs import live_apps
 from arena.runs.models import Execution
 from arena.runs.services import execution_create, execution_run, recover_executions
 from executors import apps
-from tests.browser.test_apps import GRADIO_CRASH, STREAMLIT_COUNTER
+from tests.browser.test_apps import GRADIO_CRASH, PYGAME_CRASH, PYGAME_SQUARE, STREAMLIT_COUNTER
 
 # Committed rows: the reaper thread reads them on its own connection, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -143,3 +143,29 @@ def test_the_docker_backend_refuses_apps_clearly(response: Response, monkeypatch
     assert execution.error == (
         "streamlit apps need the bubblewrap sandbox; the docker backend cannot run them yet."
     )
+
+
+def test_a_game_runs_as_an_app_and_its_exit_stops_it(response: Response) -> None:
+    # The game quits by itself a few seconds in, as when its player closes it.
+    ticks = "    clock.tick(60)\n"
+    quits = PYGAME_SQUARE.replace(
+        ticks, ticks + "    running = running and pygame.time.get_ticks() < 4000\n"
+    )
+    execution = start(response, quits, "pygame")
+    assert execution.status == Execution.Status.OK, execution.stderr
+    assert execution.app_is_live
+    app = held(execution)
+    status, body = app.request("GET", f"{execution.app_path}/")
+    assert status == 200 and b"<canvas" in body
+    app.sandbox.process.wait(timeout=30)
+    live_apps.reap()
+    execution.refresh_from_db()
+    assert execution.app_state == AppState.STOPPED
+    assert execution.app_message == "The app exited: The game exited (status 0)."
+
+
+def test_a_game_that_crashes_at_start_is_a_runtime_error(response: Response) -> None:
+    execution = start(response, PYGAME_CRASH, "pygame")
+    assert execution.status == Execution.Status.RUNTIME_ERROR
+    assert execution.error == "ZeroDivisionError: division by zero"
+    assert "speed = 10 / 0" in execution.stderr

@@ -1,4 +1,4 @@
-"""Runs a Streamlit or Gradio app inside the sandbox, reachable only through a bridge.
+"""Runs a Streamlit, Gradio or PyGame app inside the sandbox, reachable only through a bridge.
 
 The sandbox has its own network namespace with loopback only. The app listens on
 127.0.0.1:<port> inside it; this script also listens on a unix socket in the work dir
@@ -9,6 +9,7 @@ arena_kind names the framework, which is imported first; then the script waits f
 arena_app.json and app.py, which a warm sandbox is given only when an answer claims it
 (executors/apps.py):
     {"port": N, "base": "/a/<token>", "socket": "<path>"}
+A PyGame game is served by game_host.py (copied beside this script), which is its app.
 """
 
 from __future__ import annotations
@@ -124,8 +125,10 @@ def preload(kind: str) -> None:
     import alone is ~4 s of CPU)."""
     if kind == "streamlit":
         import streamlit.web.cli  # noqa: F401
-    else:
+    elif kind == "gradio":
         import gradio  # noqa: F401
+    else:
+        import game_host  # noqa: F401 (pygame, its encoder and its server)
 
 
 def wait_for_config() -> dict[str, object]:
@@ -151,8 +154,12 @@ def main() -> None:
     port, base = int(str(config["port"])), str(config["base"])
     if kind == "streamlit":
         run_streamlit(port, base)
-    else:
+    elif kind == "gradio":
         run_gradio(port, base)
+    else:
+        import game_host
+
+        game_host.run_pygame(port, base)
 
 
 main()
