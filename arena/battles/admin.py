@@ -78,6 +78,7 @@ class BattleAdmin(ReadOnlyEvidence, admin.ModelAdmin[Battle]):
         "replay_of",
     )
     list_filter = (
+        ModelFilter,
         "status",
         "is_anonymous",
         "sides_swapped",
@@ -85,9 +86,7 @@ class BattleAdmin(ReadOnlyEvidence, admin.ModelAdmin[Battle]):
         "category",
         "language",
         "environment",
-        "model_a",
     )
-    list_filter = (ModelFilter, "status", "is_anonymous", "category", "language", "environment")
     search_fields = ("id", "turns__prompt", "model_a__name", "model_b__name")
     date_hierarchy = "created_at"
     inlines = (TurnInline, VoteInline)
