@@ -4,7 +4,7 @@ decided here (templates only read them)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db.models import Prefetch, Q
@@ -12,6 +12,7 @@ from django.db.models import Prefetch, Q
 from arena.battles.agreement import Agreement, agreement, fleiss_kappa, in_original_sides
 from arena.battles.models import Battle, Response, Turn, Vote
 from arena.battles.services import GateRow, rerun_refusal, vote_blocker_of
+from arena.llms.providers.replay import replayed_prompt
 from arena.raters.models import Rater
 from arena.runs.models import Execution
 from arena.vocabulary import WINNER_LABELS
@@ -131,6 +132,7 @@ class SideView:
 class TurnView:
     turn: Turn
     sides: list[SideView]
+    demo_request: str = ""  # the recorded request both demo models replayed, if both are
 
     @property
     def prompt_is_long(self) -> bool:
@@ -186,12 +188,25 @@ def battle_view(battle_id: uuid.UUID | str) -> BattleView:
         TurnView(turn, [_side_view(battle, r, revealed) for r in turn.responses.all()])
         for turn in turns.order_by("index")
     ]
+    if battle.model_a.is_demo and battle.model_b.is_demo:
+        turn_views = _with_demo_requests(turn_views)
     vote = battle.votes.filter(is_valid=True).first()
     # The vote rule reads the same rows as the panes: the buttons and the run statuses
     # come from one reading, so one update can never enable one and not show the other.
     last_sides = turn_views[-1].sides if turn_views else []
     blocker = vote_blocker_of(battle, [_gate_row(side) for side in last_sides])
     return BattleView(battle, turn_views, vote, blocker, revealed)
+
+
+def _with_demo_requests(turn_views: list[TurnView]) -> list[TurnView]:
+    """Demo models answer the nearest recorded request, which may be far from what was
+    asked: each turn names it, so the rater judges the answers knowing what they answer.
+    The same for both sides (both models replay the same request), so it reveals no one."""
+    prompts = [view.turn.prompt for view in turn_views]
+    return [
+        replace(view, demo_request=replayed_prompt(prompts[: i + 1]))
+        for i, view in enumerate(turn_views)
+    ]
 
 
 def _gate_row(side: SideView) -> GateRow:

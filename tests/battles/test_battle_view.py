@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from arena.battles.models import Battle
+from arena.battles.models import Battle, Turn
 from arena.battles.selectors import battle_view
 from arena.raters.models import Rater
 from arena.runs.models import Execution
@@ -62,3 +62,24 @@ def test_runs_are_named_by_whose_code_they_ran(
         "your edit (run 2)",
     ]
     assert side.editor_open and side.editor_code == "x"
+
+
+def test_demo_battles_name_the_recorded_request_each_turn_replays(
+    alice: Rater, alice_client: Any, make_battle: Callable[..., Battle], make_model: Any
+) -> None:
+    battle = make_battle(alice)
+    battle.turns.update(prompt="a todo list page that survives reload")
+    Turn.objects.create(battle=battle, index=1, prompt="add comments please")
+    recorded = (
+        "Build a to-do list app in a single HTML file: add tasks, mark them done, delete "
+        "them, and keep them in localStorage so they survive a reload."
+    )
+    # A generic follow-up replays the first request again, as the demo models do.
+    assert [t.demo_request for t in battle_view(battle.pk).turns] == [recorded, recorded]
+    page = alice_client.get(f"/battles/{battle.pk}/").content.decode()
+    assert "both answers are recordings for the request “Build a to-do list app" in page
+
+    live = make_battle(alice, model_b=make_model(provider="openai", model_id="gpt-x"))
+    assert [t.demo_request for t in battle_view(live.pk).turns] == [""]
+    page = alice_client.get(f"/battles/{live.pk}/").content.decode()
+    assert "recordings for the request" not in page

@@ -19,7 +19,13 @@ from functools import lru_cache
 from arena.llms.demo import DemoCatalog, DemoRequest, load_demo_catalog
 from arena.llms.types import Delta, Message, ModelSpec, ProviderError, StreamEvent, Usage
 
-__all__ = ["ReplayProvider", "load_demo_catalog", "match_request", "split_reasoning"]
+__all__ = [
+    "ReplayProvider",
+    "load_demo_catalog",
+    "match_request",
+    "replayed_prompt",
+    "split_reasoning",
+]
 
 # Below this similarity the latest message of a follow-up is treated as generic
 # ("add comments") and the conversation's first request is replayed instead.
@@ -130,6 +136,15 @@ def choose_request(messages: list[Message]) -> tuple[str, bool]:
         return slug, False
     first_slug, _ = match_request(user_turns[0])
     return first_slug, True
+
+
+def replayed_prompt(prompts: list[str]) -> str:
+    """The recorded request a demo model answers after these user prompts (oldest
+    first): what the battle page names, so a rater knows what the answer was written for."""
+    slug, _ = choose_request([Message("user", prompt) for prompt in prompts])
+    request = load_demo_catalog().request(slug)
+    assert request is not None  # the slug came from the catalog's own index
+    return request.prompt
 
 
 def chunks(text: str, words: int = WORDS_PER_CHUNK) -> Iterator[str]:
