@@ -277,6 +277,7 @@ APP_IDLE_SECONDS = envint("APP_IDLE_SECONDS", 600)
 APP_START_SECONDS = envint("APP_START_SECONDS", 60)
 APP_TICKET_SECONDS = envint("APP_TICKET_SECONDS", 1800)
 APP_WARM = envint("APP_WARM", 1)  # started, imported sandboxes per framework, waiting
+APP_SCREENSHOTS = envbool("APP_SCREENSHOTS", "True")  # judges' evidence; ~1 s of CPU each
 # A generation stops when no battle page has been seen this long (no orphaned jobs);
 # open pages send a heartbeat three times per period.
 RATER_GONE_SECONDS = envint("RATER_GONE_SECONDS", 30)

@@ -24,9 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, Route, sync_playwright
 
 from executors import apps, pages
 from executors.environments import BROWSER_ENVIRONMENTS, PAGE_LANGUAGES, PYGAME, SERVER_APPS
@@ -41,6 +42,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
     "--no-first-run",
+    # Everything but loopback goes to a closed port, so never reaches the network: this
+    # Chromium runs on the worker's host, and a server app's page comes through a raw byte
+    # bridge without the previews' policy (loopback is exempt from a proxy by default).
+    "--proxy-server=http://127.0.0.1:9",
 ]
 VIEWPORT = {"width": 1024, "height": 768}
 # After `load`, two animation frames and a short pause let a framework's first render
@@ -181,6 +186,7 @@ def load_in_chromium(
             page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: uncaught.append(str(e)))
+            confine(page, url)
             if not wait_until_ready(page, url, timeout_s, ready_script):
                 return PreviewReport("timeout", console_errors=errors + uncaught)
             text = page.evaluate("() => document.body ? document.body.innerText : ''")
@@ -199,6 +205,23 @@ def load_in_chromium(
         events=events,
         app_errors=app_errors,
     )
+
+
+def confine(page: Page, url: str) -> None:
+    """Requests to any other origin than `url`'s fail, loopback included (the arena, the
+    machine's services): the previews' `default-src 'self'`, enforced by the browser
+    driver, so it holds for an app's pages too. (Websockets are not routed; an app's page
+    reaches only loopback with them, through the proxy rule above.)"""
+    origin = urlsplit(url)._replace(path="", query="", fragment="").geturl()
+
+    def decide(route: Route) -> None:
+        request_origin = urlsplit(route.request.url)._replace(path="", query="", fragment="")
+        if request_origin.geturl() == origin or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            route.abort("blockedbyclient")
+
+    page.route("**/*", decide)
 
 
 def wait_until_ready(page: Page, url: str, timeout_s: float, ready_script: str = "") -> bool:

@@ -47,7 +47,8 @@ from arena.llms.providers import get_provider
 from arena.llms.types import Delta, Message, ProviderError, Usage
 from arena.ratings.snapshots import latest_snapshot
 from arena.runs.models import Artifact, Execution
-from arena.runs.services import SCREENSHOT_NAME, execution_create
+from arena.runs.screenshots import SCREENSHOT_NAME
+from arena.runs.services import execution_create
 
 log = logging.getLogger(__name__)
 

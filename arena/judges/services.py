@@ -40,7 +40,7 @@ from arena.judges.reports import battle_set_hash, judgements_of, store_report
 from arena.judges.verdicts import battle_label
 from arena.ratings.snapshots import counted_votes
 from arena.runs.models import Artifact, Execution
-from arena.runs.services import SCREENSHOT_NAME
+from arena.runs.screenshots import SCREENSHOT_NAME
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ class RunsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: these modules import models, which Django loads after the configs.
         from arena import jobs
+        from arena.runs.screenshots import screenshot_take
         from arena.runs.services import (
             EXECUTE_JOB,
             EXECUTE_TIME_LIMIT_S,
             SCREENSHOT_JOB,
             execution_run,
             recover_executions,
-            screenshot_take,
             waiting_executions,
         )
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 import executors
 from arena.runs.models import Execution
+from arena.runs.screenshots import screenshot_app
 from arena.runs.signals import execution_changed
 from executors import apps
 from executors.environments import SERVER_APPS
@@ -75,6 +76,10 @@ def app_run(execution: Execution) -> None:
     with _lock:  # held once the row says live, so the reaper never sees it half-started
         _live[execution.pk] = app
     _ensure_reaper()
+    if settings.APP_SCREENSHOTS:
+        threading.Thread(
+            target=screenshot_app, args=(execution.pk, app), name="arena-app-screenshot"
+        ).start()
 
 
 def warm_up() -> None:

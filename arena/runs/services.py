@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 from datetime import datetime
 
@@ -23,13 +21,11 @@ from executors.environments import REACT, VUE
 from executors.packages import Packages
 from executors.packages import provide as provide_packages
 from executors.pages import build_page
-from executors.preview import load_in_chromium, serve_page
 
 log = logging.getLogger(__name__)
 
 EXECUTE_JOB = "runs.execute"  # registered in apps.py
-SCREENSHOT_JOB = "runs.screenshot"
-SCREENSHOT_NAME = "screenshot.png"
+SCREENSHOT_JOB = "runs.screenshot"  # screenshots.screenshot_take
 # The sandbox's own wall limit is far shorter; this only catches a wedged job.
 EXECUTE_TIME_LIMIT_S = 120
 
@@ -140,35 +136,6 @@ def _build_in_sandbox(execution: Execution) -> None:
         wall_ms=built.build_ms,
         error="The build failed." if failed else "",
     )
-
-
-def screenshot_take(execution_id: int) -> None:
-    """A PNG of a preview after load, by headless Chromium, kept as an artifact (judges
-    see it). The page is served on loopback with the preview's own headers, so it can
-    reach nothing but its vendored runtimes."""
-    execution = Execution.objects.filter(pk=execution_id).first()
-    if execution is None or not execution.has_preview:
-        return
-    with tempfile.TemporaryDirectory() as scratch:
-        path = os.path.join(scratch, SCREENSHOT_NAME)
-        with serve_page(execution.page) as url:
-            report = load_in_chromium(url, timeout_s=SCREENSHOT_TIMEOUT_S, screenshot=path)
-        if report.status == "timeout" or not os.path.exists(path):
-            log.warning("no screenshot of execution %s: %s", execution_id, report.status)
-            return
-        with open(path, "rb") as handle:
-            data = handle.read()
-    Artifact.objects.create(
-        execution_id=execution_id,
-        name=SCREENSHOT_NAME,
-        mime="image/png",
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        data=data,
-    )
-
-
-SCREENSHOT_TIMEOUT_S = 20
 
 
 def _run_in_sandbox(execution: Execution) -> None:

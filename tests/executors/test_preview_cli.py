@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,33 @@ def test_a_game_that_crashes_is_a_runtime_error_with_its_error(tmp_path: Path) -
     assert at_start["status"] == "runtime_error"
     assert at_start["console_errors"] == ["ZeroDivisionError: division by zero"]
     assert "speed = 10 / 0" in at_start["build_log"]
+
+
+def test_an_apps_page_reaches_nothing_but_its_own_origin(tmp_path: Path) -> None:
+    """An app's page comes to Chromium through a raw bridge, without the previews'
+    policy, and that Chromium runs on the worker's host: another loopback server (the
+    arena, the machine's services) must see nothing of it."""
+    hits: list[str] = []
+
+    class Count(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Count) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        app = (
+            "import streamlit as st\n"
+            "st.title('Shown')\n"
+            f"st.markdown('<img src=\"http://127.0.0.1:{port}/hit\">', unsafe_allow_html=True)\n"
+        )
+        report = preview(tmp_path, "app.py", app, "streamlit", "--timeout", "90")
+        server.shutdown()
+    assert report["status"] == "ok", report
+    assert "Shown" in report["text"]
+    assert hits == []

@@ -16,9 +16,11 @@ from arena.battles.models import Response
 from arena.raters.models import Rater
 from arena.runs import live_apps
 from arena.runs.models import Execution
+from arena.runs.screenshots import SCREENSHOT_NAME
 from arena.runs.services import execution_create, execution_run, recover_executions
 from executors import apps
 from tests.browser.test_apps import GRADIO_CRASH, PYGAME_CRASH, PYGAME_SQUARE, STREAMLIT_COUNTER
+from tests.stack import wait_until
 
 # Committed rows: the reaper thread reads them on its own connection, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,6 +32,7 @@ AppState = Execution.AppState
 def no_spares(settings) -> Iterator[None]:
     settings.APP_WARM = 0
     settings.APP_START_SECONDS = 90
+    settings.APP_SCREENSHOTS = False  # a Chromium per app: only the test of it takes one
     yield
     live_apps.stop_all("test over")
 
@@ -65,6 +68,19 @@ def test_a_streamlit_run_is_ok_once_the_app_answers_through_its_bridge(
     status, body = app.request("GET", f"{execution.app_path}/")
     assert status == 200 and b"<html" in body.lower()
     assert app.request("GET", "/")[0] == 404  # it serves under its own path only
+
+
+def test_a_live_app_is_screenshotted_once_it_has_rendered(response: Response, settings) -> None:
+    settings.APP_SCREENSHOTS = True
+    execution = start(response)
+    assert execution.status == Execution.Status.OK, execution.stderr
+    shots = execution.artifacts.filter(name=SCREENSHOT_NAME)
+    wait_until(shots.exists, 90, "the app's screenshot")
+    shot = shots.get()
+    data = bytes(shot.data)
+    assert shot.mime == "image/png" and data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert shot.size == len(data) > 8000  # the rendered app, not a blank page (~4 KB)
+    assert held(execution).alive()  # the app went on serving
 
 
 def test_a_crash_at_start_is_a_runtime_error_with_its_traceback(response: Response) -> None:
