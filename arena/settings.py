@@ -74,13 +74,23 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
 ALLOWED_HOSTS = os.getenv("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
 # Previews are served on their own origin, so a page gets storage, forms and reload but
 # never the arena's pages, API or cookies (the isolation argument: arena/runs/README.md).
-# Same site, other origin: browsers deny storage to cross-site frames. Embedded mode: a
-# second port of the same server (arena http://127.0.0.1:8000, previews :8001).
+# Same site, other origin: browsers deny storage to cross-site frames. One origin per
+# side of a battle, so side A's page can never script side B's frame beside it (two
+# frames of one origin can). Embedded mode: two more ports of the same server (arena
+# http://127.0.0.1:8000, side A's previews :8001, side B's :8002).
 PREVIEW_PORT = envint("PREVIEW_PORT", 8001)
-PREVIEW_ORIGIN = os.getenv("PREVIEW_ORIGIN", f"http://127.0.0.1:{PREVIEW_PORT}").rstrip("/")
-PREVIEW_HOST = urlsplit(PREVIEW_ORIGIN).netloc
-if urlsplit(PREVIEW_ORIGIN).hostname not in ALLOWED_HOSTS:
-    ALLOWED_HOSTS.append(str(urlsplit(PREVIEW_ORIGIN).hostname))
+if os.getenv("PREVIEW_ORIGIN") and not os.getenv("PREVIEW_ORIGIN_B"):
+    raise ImproperlyConfigured("PREVIEW_ORIGIN needs PREVIEW_ORIGIN_B: one origin per side.")
+PREVIEW_ORIGINS = {
+    "a": os.getenv("PREVIEW_ORIGIN", f"http://127.0.0.1:{PREVIEW_PORT}").rstrip("/"),
+    "b": os.getenv("PREVIEW_ORIGIN_B", f"http://127.0.0.1:{PREVIEW_PORT + 1}").rstrip("/"),
+}
+PREVIEW_HOSTS = {urlsplit(origin).netloc: side for side, origin in PREVIEW_ORIGINS.items()}
+if len(PREVIEW_HOSTS) != len(PREVIEW_ORIGINS):
+    raise ImproperlyConfigured("PREVIEW_ORIGIN and PREVIEW_ORIGIN_B must differ.")
+for _origin in PREVIEW_ORIGINS.values():
+    if urlsplit(_origin).hostname not in ALLOWED_HOSTS:
+        ALLOWED_HOSTS.append(str(urlsplit(_origin).hostname))
 CSRF_TRUSTED_ORIGINS = [o for o in os.getenv("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
@@ -361,7 +371,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF, NONCE],  # CodeMirror injects its layout rules with the nonce
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
-        "frame-src": [SELF, PREVIEW_ORIGIN],
+        "frame-src": [SELF, *PREVIEW_ORIGINS.values()],
         "object-src": [NONE],
         "base-uri": [NONE],
         "form-action": [SELF],

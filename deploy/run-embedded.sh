@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
-# Previews are served on their own origin: a second port of the same server.
+# Previews are served on their own origins, one per side of a battle: two more ports of
+# the same server (PREVIEW_PORT and the one after it).
 export PREVIEW_PORT="${PREVIEW_PORT:-$((PORT + 1))}"
 
 if [ ! -x .venv/bin/python ]; then
@@ -17,5 +18,6 @@ python -m executors setup
 python manage.py migrate -v0
 python manage.py seed_demo
 python manage.py seed_auto_arena
-echo "Code Arena is running on http://$HOST:$PORT/ (previews on port $PREVIEW_PORT; Ctrl-C stops it)"
-exec daphne -b "$HOST" -p "$PORT" -e "tcp:port=$PREVIEW_PORT:interface=$HOST" arena.asgi:application
+echo "Code Arena is running on http://$HOST:$PORT/ (previews on ports $PREVIEW_PORT and $((PREVIEW_PORT + 1)); Ctrl-C stops it)"
+exec daphne -b "$HOST" -p "$PORT" -e "tcp:port=$PREVIEW_PORT:interface=$HOST" \
+  -e "tcp:port=$((PREVIEW_PORT + 1)):interface=$HOST" arena.asgi:application

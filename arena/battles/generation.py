@@ -190,6 +190,7 @@ def _start_run(response: Response, extracted: ExtractedCode) -> None:
         environment=extracted.environment,
         packages=list(extracted.packages),
         holder=app_holder(response.turn.battle.rater_id),
+        preview_side=response.side,
     )
 
 

@@ -194,6 +194,7 @@ def _replay_answer(turn: Turn, answer: Response, swapped: bool) -> None:
             language=model_run.language,
             environment=model_run.environment,
             stdin=model_run.stdin,
+            preview_side=copy.side,
         )
 
 
@@ -419,6 +420,7 @@ def response_rerun(
             stdin=stdin.replace("\r\n", "\n"),
             packages=requirements if language == "python" else [],
             holder=app_holder(battle.rater_id),
+            preview_side=response.side,
         )
         InteractionEvent.objects.create(
             battle=battle,

@@ -84,7 +84,7 @@ def app_ticket(token: str) -> str:
 def app_launch_url(execution: Execution) -> str:
     """The frame URL the owner's page gives its rater: the app with a fresh ticket."""
     query = urlencode({TICKET_PARAM: app_ticket(execution.preview_token)})
-    return f"{settings.PREVIEW_ORIGIN}{execution.app_path}/?{query}"
+    return f"{execution.preview_origin}{execution.app_path}/?{query}"
 
 
 def _ticket_ok(ticket: str, token: str) -> bool:
@@ -114,11 +114,16 @@ def _pass_ok(scope: Scope, token: str) -> bool:
         return False
 
 
+def served_side(scope: Scope) -> str:
+    """The side whose preview origin this request is for, or "" (the arena's)."""
+    host: bytes = dict(scope.get("headers", [])).get(b"host", b"")
+    return str(settings.PREVIEW_HOSTS.get(host.decode("latin-1"), ""))
+
+
 def is_app_request(scope: Scope) -> bool:
     if scope["type"] not in ("http", "websocket") or not scope["path"].startswith("/a/"):
         return False
-    host: bytes = dict(scope.get("headers", [])).get(b"host", b"")
-    return host.decode("latin-1") == settings.PREVIEW_HOST
+    return bool(served_side(scope))
 
 
 class AppRouter:
@@ -151,10 +156,13 @@ def _write_seen(execution_id: int) -> None:
     Execution.objects.filter(pk=execution_id).update(app_seen_at=timezone.now())
 
 
-def _find_app(token: str) -> tuple[int, str, str] | None:
-    """(id, socket, "") of the live app with this token, or (id, "", why it is not live)."""
+def _find_app(token: str, side: str) -> tuple[int, str, str] | None:
+    """(id, socket, "") of the live app with this token served on this side's origin,
+    or (id, "", why it is not live)."""
     row = (
-        Execution.objects.filter(preview_token=token, environment__in=SERVER_APPS)
+        Execution.objects.filter(
+            preview_token=token, preview_side=side, environment__in=SERVER_APPS
+        )
         .values("pk", "status", "app_state", "app_socket", "app_message")
         .first()
     )
@@ -176,7 +184,7 @@ async def proxy(scope: Scope, receive: Receive, send: Send) -> None:
     if not _pass_ok(scope, token):
         await _refuse(scope, send, 403, "This app is open only to the rater of its battle.")
         return
-    found = await sync_to_async(_find_app)(token)
+    found = await sync_to_async(_find_app)(token, served_side(scope))
     if found is None or not found[1]:
         await _refuse(scope, send, 404, found[2] if found else "There is no app here.")
         return
@@ -310,7 +318,7 @@ async def _websocket(
     if (await receive())["type"] != "websocket.connect":
         return
     origin = dict(scope.get("headers", [])).get(b"origin", b"").decode("latin-1")
-    if origin != settings.PREVIEW_ORIGIN:  # a page of another origin opening it
+    if origin != settings.PREVIEW_ORIGINS[served_side(scope)]:  # a page of another origin
         await send({"type": "websocket.close", "code": 4403})
         return
     try:

@@ -22,11 +22,11 @@ class PreviewOriginMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.preview_hostname = urlsplit(settings.PREVIEW_ORIGIN).hostname
+        self.preview_hostname = urlsplit(settings.PREVIEW_ORIGINS["a"]).hostname
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         host = request.get_host()
-        if host == settings.PREVIEW_HOST:
+        if host in settings.PREVIEW_HOSTS:
             request.urlconf = PREVIEW_URLCONF  # type: ignore[attr-defined]  # Django reads it
             return self.get_response(request)
         address = urlsplit(f"//{host}")

@@ -72,6 +72,13 @@ class Execution(models.Model):
         max_length=500, blank=True, help_text="Where each requested package came from."
     )
     preview_token = models.CharField(max_length=64, unique=True, default=new_preview_token)
+    preview_side = models.CharField(
+        max_length=1,
+        choices=[("a", "A"), ("b", "B")],
+        default="a",
+        help_text="Which preview origin serves its page or app (PREVIEW_ORIGINS): the owner's "
+        "side of a battle, so the two sides' previews are never same-origin.",
+    )
     page = models.TextField(blank=True, help_text="The built document a preview serves.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     stdout = models.TextField(blank=True)
@@ -138,9 +145,13 @@ class Execution(models.Model):
         return app_launch_url(self)
 
     @property
+    def preview_origin(self) -> str:
+        """Where its page or app is served: its side's origin, never the arena's."""
+        return settings.PREVIEW_ORIGINS[self.preview_side]
+
+    @property
     def preview_url(self) -> str:
-        """The page on the preview origin (a different site from the arena's)."""
-        return f"{settings.PREVIEW_ORIGIN}/p/{self.preview_token}/"
+        return f"{self.preview_origin}/p/{self.preview_token}/"
 
 
 class Artifact(models.Model):

@@ -40,10 +40,12 @@ def execution_create(
     stdin: str = "",
     packages: list[str] | None = None,
     holder: str = "",
+    preview_side: str = "a",
 ) -> Execution:
     """A new run of `owner`'s program. `holder` names who may use it if it is a server
     app (the battle's rater): the app proxy's capability is handed to them only, and
-    caps count per holder. A new run replaces the owner's running app."""
+    caps count per holder. `preview_side` picks the preview origin (the owner's side of
+    a battle). A new run replaces the owner's running app."""
     with transaction.atomic():
         live_apps.apps_stop([owner], "A new run replaced this app.")
         execution = Execution.objects.create(
@@ -55,6 +57,7 @@ def execution_create(
             stdin=stdin,
             packages=packages or [],
             holder=holder,
+            preview_side=preview_side,
         )
         if execution.is_browser_rendered and environment not in COMPILED:
             # HTML and Mermaid need no compiler: the page is ready at once.

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from csp.decorators import csp_exempt
+from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -29,7 +30,7 @@ MAX_EVENT_DATA = 1000  # characters of one event's data, as JSON
 @csrf_exempt  # no session here to forge requests with; a page's form posts reload it
 @require_http_methods(["GET", "HEAD", "POST"])
 def preview_page(request: HttpRequest, token: str) -> HttpResponse:
-    execution = Execution.objects.filter(preview_token=token).first()
+    execution = _served_here(request, token)
     if execution is None or not execution.has_preview:
         return preview_unavailable()
     return preview_response(execution)
@@ -39,7 +40,7 @@ def preview_page(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def preview_events(request: HttpRequest, token: str) -> HttpResponse:
     """Telemetry from the preview bridge: a JSON list of {kind, at, data}."""
-    execution = Execution.objects.filter(preview_token=token).first()
+    execution = _served_here(request, token)
     shown = execution is not None and (execution.has_preview or execution.is_app)
     if execution is None or not shown or len(request.body) > MAX_EVENTS_BODY:
         return HttpResponse(status=404)
@@ -51,6 +52,14 @@ def preview_events(request: HttpRequest, token: str) -> HttpResponse:
     events = [e for e in (_event(execution, item) for item in _as_list(batch)) if e][:room]
     PreviewEvent.objects.bulk_create(events)
     return HttpResponse(status=204)
+
+
+def _served_here(request: HttpRequest, token: str) -> Execution | None:
+    """The execution with this token if this preview origin serves it. Each token lives
+    on its side's origin only: a page that navigated its own frame to its token on the
+    other side's origin would run there, same-origin with the other side's frame."""
+    side = settings.PREVIEW_HOSTS.get(request.get_host(), "")
+    return Execution.objects.filter(preview_token=token, preview_side=side).first()
 
 
 def _as_list(batch: object) -> list[object]:

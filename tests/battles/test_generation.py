@@ -200,3 +200,26 @@ def test_a_generation_stops_mid_stream_when_the_rater_leaves(api_battle, setting
     assert response.status == Response.Status.CANCELLED
     assert 0 < response.text.count("print(1)") < 500
     assert Battle.objects.get(pk=response.turn.battle_id).status == Battle.Status.VOID
+
+
+def test_each_side_s_page_is_served_on_that_side_s_preview_origin(
+    make_model, make_battle, alice: Rater, settings
+) -> None:
+    """Two frames of one origin can script each other: side A's page must not reach
+    side B's, so each side's runs are served from the side's own origin."""
+    page = "<!DOCTYPE html><html><body><p>hi</p></body></html>"
+    with openai_server(markdown_answer(page, language="html")) as server:
+        models = [
+            make_model(provider="openai", model_id=f"coder-{n}", base_url=server.base_url)
+            for n in (1, 2)
+        ]
+        battle = make_battle(
+            alice, model_a=models[0], model_b=models[1], answers=Response.Status.PENDING
+        )
+        for response in Response.objects.filter(turn__battle=battle):
+            generate_response(response.pk)
+    runs = {r.side: r.executions.get() for r in Response.objects.filter(turn__battle=battle)}
+    assert {side: run.preview_side for side, run in runs.items()} == {"a": "a", "b": "b"}
+    assert runs["a"].preview_url.startswith(settings.PREVIEW_ORIGINS["a"] + "/p/")
+    assert runs["b"].preview_url.startswith(settings.PREVIEW_ORIGINS["b"] + "/p/")
+    assert settings.PREVIEW_ORIGINS["a"] != settings.PREVIEW_ORIGINS["b"]

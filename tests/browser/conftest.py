@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
 class Arena:
     url: str
     env: dict[str, str]
-    preview_origin: str = ""
+    preview_origins: tuple[str, str] = ("", "")  # side A's, side B's
     pid: int = 0  # the server process
 
     def shell(self, code: str) -> str:
@@ -94,13 +94,15 @@ def _serve(tmp_path: Path, settings: dict[str, str]) -> Iterator[Arena]:
     # A short absence limit lets the tab-closing test see jobs stop within seconds.
     # No warm app sandboxes unless a test asks (tests/browser/test_apps.py): they cost
     # every arena started here seconds of CPU.
+    # Nor app screenshots (a Chromium each; tests/runs/test_server_apps.py has one).
     env.update(DATA_DIR=str(tmp_path), DEBUG="False", RATER_GONE_SECONDS="3", APP_WARM="0")
+    env.update(APP_SCREENSHOTS="False")
     env.update(settings)
-    port, preview_port = free_port(), free_port()
-    # Previews on a second port of the same server, as in the quick start.
-    env.update(PREVIEW_PORT=str(preview_port))
-    env.pop("PREVIEW_ORIGIN", None)
-    server = Arena(f"http://127.0.0.1:{port}", env, f"http://127.0.0.1:{preview_port}")
+    port, preview_a, preview_b = free_port(), free_port(), free_port()
+    # Previews on two more ports of the same server (one per side), as in the quick start.
+    origins = (f"http://127.0.0.1:{preview_a}", f"http://127.0.0.1:{preview_b}")
+    env.update(PREVIEW_ORIGIN=origins[0], PREVIEW_ORIGIN_B=origins[1])
+    server = Arena(f"http://127.0.0.1:{port}", env, origins)
     server.manage("migrate", "-v0")
     server.manage("seed_demo")
     log = (tmp_path / "daphne.log").open("w")
@@ -114,7 +116,9 @@ def _serve(tmp_path: Path, settings: dict[str, str]) -> Iterator[Arena]:
             "-p",
             str(port),
             "-e",
-            f"tcp:port={preview_port}:interface=127.0.0.1",
+            f"tcp:port={preview_a}:interface=127.0.0.1",
+            "-e",
+            f"tcp:port={preview_b}:interface=127.0.0.1",
             "arena.asgi:application",
         ],
         cwd=ROOT,

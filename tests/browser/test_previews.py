@@ -104,7 +104,25 @@ def escape_page(arena_url: str) -> str:
       ws.onerror = () => done('ws=blocked');
     }} catch (e) {{ done('ws=blocked'); }}
   }});
-  Promise.all([reach('api', '{arena_url}/'), reach('net', 'http://127.0.0.1:9/'), socket])
+  // The other side's frame beside this one: polled until it has loaded its page, whose
+  // document a frame of the same origin could read (and rewrite).
+  const sibling = new Promise((done) => {{
+    let tries = 0;
+    const look = () => {{
+      for (let i = 0; i < parent.frames.length; i++) {{
+        if (parent.frames[i] === window) continue;
+        try {{
+          if (parent.frames[i].document.getElementById('out')) return done('sibling=reached');
+        }} catch (e) {{}}
+      }}
+      if (++tries > 20) return done('sibling=blocked');
+      setTimeout(look, 200);
+    }};
+    look();
+  }});
+  Promise.all([
+    reach('api', '{arena_url}/'), reach('net', 'http://127.0.0.1:9/'), socket, sibling,
+  ])
     .then((lines) => {{ lines.forEach(note); note('done'); }});
 </script></body></html>"""
 
@@ -189,7 +207,7 @@ def test_a_todo_page_keeps_its_items_through_a_form_storage_and_reload(
     expect(frame.locator("#list li")).to_have_text(["buy milk"])
 
 
-def test_a_preview_cannot_reach_the_arena_its_cookies_or_the_network(
+def test_a_preview_cannot_reach_the_arena_its_cookies_the_network_or_the_other_side(
     arena, page: Page, battle_with
 ) -> None:
     battle_with(escape_page(arena.url), "html")
@@ -200,7 +218,7 @@ def test_a_preview_cannot_reach_the_arena_its_cookies_or_the_network(
     arena_cookies = {c["name"] for c in page.context.cookies(arena.url)}
     assert "arena_rater" in arena_cookies  # the rater has a cookie the page must not see
     assert "cookie=" in lines
-    for way_out in ("parent", "top", "popup", "api", "net", "ws"):
+    for way_out in ("parent", "top", "popup", "api", "net", "ws", "sibling"):
         assert f"{way_out}=blocked" in lines
     assert page.url == battle_url
     page.wait_for_timeout(1500)

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -12,7 +14,8 @@ from arena import jobs
 from arena.battles.models import Battle, Response
 from arena.raters.models import Rater
 from arena.runs.models import Execution
-from arena.runs.services import execution_create, execution_run, screenshot_take
+from arena.runs.screenshots import screenshot_take
+from arena.runs.services import execution_create, execution_run
 from arena.runs.signals import execution_changed
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +92,8 @@ def test_an_html_answer_is_served_on_the_preview_origin_only(
     execution.refresh_from_db()
     assert execution.status == Execution.Status.OK  # the browser runs it, not us
     path = f"/p/{execution.preview_token}/"
-    assert execution.preview_url == settings.PREVIEW_ORIGIN + path
-    preview = alice_client.get(path, HTTP_HOST=settings.PREVIEW_HOST)
+    assert execution.preview_url == settings.PREVIEW_ORIGINS["a"] + path
+    preview = alice_client.get(path, HTTP_HOST=preview_host())
     assert preview.status_code == 200
     policy = preview["Content-Security-Policy"]
     assert "allow-forms" in policy and "allow-same-origin" in policy
@@ -99,16 +102,35 @@ def test_an_html_answer_is_served_on_the_preview_origin_only(
     assert "Set-Cookie" not in preview
     assert b"<h1>Hi</h1>" in preview.content and b"/_vendor/arena-preview.js" in preview.content
     # a form's post and a reload get the page again, never a page that refuses framing
-    assert alice_client.post(path, HTTP_HOST=settings.PREVIEW_HOST).status_code == 200
-    missing = alice_client.get("/p/not-a-token/", HTTP_HOST=settings.PREVIEW_HOST)
+    assert alice_client.post(path, HTTP_HOST=preview_host()).status_code == 200
+    missing = alice_client.get("/p/not-a-token/", HTTP_HOST=preview_host())
     assert missing.status_code == 404 and "X-Frame-Options" not in missing
     assert alice_client.get(path).status_code == 404  # not on the arena's origin
 
 
+def preview_host(side: str = "a") -> str:
+    return urlsplit(django_settings.PREVIEW_ORIGINS[side]).netloc
+
+
+def test_a_page_is_served_on_its_own_side_s_origin_only(response: Response) -> None:
+    """A page that navigated its frame to its own token on the other side's origin would
+    run there, same-origin with the other side's frame: the token is unknown there."""
+    execution = execution_create(
+        owner=response, code="<p>b</p>", language="html", environment="html", preview_side="b"
+    )
+    path = f"/p/{execution.preview_token}/"
+    client = Client()
+    assert client.get(path, HTTP_HOST=preview_host("b")).status_code == 200
+    assert client.get(path, HTTP_HOST=preview_host("a")).status_code == 404
+    events = f"{path}events"
+    posted = client.post(events, "[]", content_type="application/json", HTTP_HOST=preview_host("a"))
+    assert posted.status_code == 404
+
+
 def test_the_preview_origin_serves_no_arena_page(alice_client: Client, settings) -> None:
-    assert alice_client.get("/", HTTP_HOST=settings.PREVIEW_HOST).status_code == 404
-    assert alice_client.get("/admin/", HTTP_HOST=settings.PREVIEW_HOST).status_code == 404
-    vendored = alice_client.get("/_vendor/react.js", HTTP_HOST=settings.PREVIEW_HOST)
+    assert alice_client.get("/", HTTP_HOST=preview_host()).status_code == 404
+    assert alice_client.get("/admin/", HTTP_HOST=preview_host()).status_code == 404
+    vendored = alice_client.get("/_vendor/react.js", HTTP_HOST=preview_host())
     assert vendored.status_code == 200 and vendored["Content-Type"].startswith("text/javascript")
     # The arena under the preview's host name would share the previews' cookie jar.
     moved = alice_client.get("/leaderboard/?x=1", HTTP_HOST="localhost:8000")
@@ -131,7 +153,7 @@ def test_a_preview_reports_its_telemetry(response: Response, client: Client, set
         f"/p/{execution.preview_token}/events",
         data=json.dumps(events),
         content_type="application/json",
-        HTTP_HOST=settings.PREVIEW_HOST,
+        HTTP_HOST=preview_host(),
     )
     assert posted.status_code == 204
     stored = list(execution.events.values_list("kind", "data", "client_at"))
@@ -145,7 +167,7 @@ def test_a_preview_reports_its_telemetry(response: Response, client: Client, set
         f"/p/{execution.preview_token}/events",
         data="{",
         content_type="application/json",
-        HTTP_HOST=settings.PREVIEW_HOST,
+        HTTP_HOST=preview_host(),
     )
     assert bad.status_code == 400
 
