@@ -63,8 +63,8 @@ DEFAULT_PROMPT_WITH_EXECUTION = (
 
 @dataclass(frozen=True)
 class ExecutionEvidence:
-    """One side's last run. `screenshots` holds the preview's PNG (the runs'
-    `screenshot.png` artifact); a judge that sends screenshots attaches it to the
+    """One side's last run. `screenshots` holds the PNG of its page or server app (the
+    runs' `screenshot.png` artifact); a judge that sends screenshots attaches it to the
     message, the text saying which image is whose."""
 
     status: str  # an Execution status ("ok", "runtime_error", ...) or "not_run"
@@ -77,7 +77,7 @@ class ExecutionEvidence:
     def describe(self) -> str:
         if self.status == "not_run":
             return "The answer contained no program that could be run."
-        if self.preview:
+        if self.preview and self.status == "ok":
             if self.screenshots:
                 return (
                     "The program is a web page shown to the user; its screenshot after "
@@ -88,6 +88,8 @@ class ExecutionEvidence:
         parts.append("Output:\n" + (_clip(self.stdout) or "(none)"))
         if self.stderr.strip():
             parts.append("Errors:\n" + _clip(self.stderr))
+        if self.screenshots:  # a server app (Streamlit, Gradio, a game) the user could use
+            parts.append("Its screenshot once it had rendered is attached.")
         return "\n".join(parts)
 
 

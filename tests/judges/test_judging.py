@@ -341,3 +341,12 @@ def test_the_random_baseline_is_a_function_of_its_seed_and_covers_every_outcome(
         Preference.TIE,
         Preference.BOTH_BAD,
     }
+
+
+def test_a_failed_build_is_described_by_its_errors_and_an_apps_screenshot_is_announced() -> None:
+    broken = ExecutionEvidence(status="compile_error", stderr="Unexpected token", preview=True)
+    assert "Status: compile_error" in broken.describe()
+    assert "Unexpected token" in broken.describe()
+    app = ExecutionEvidence(status="ok", stdout="serving", screenshots=(png(3),))
+    assert "Status: ok" in app.describe()
+    assert "screenshot once it had rendered is attached" in app.describe()
