@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.browser.conftest import Arena, type_and_start
+from tests.browser.test_previews import escape_page
 from tests.fakes import markdown_answer, openai_server
 
 pytestmark = pytest.mark.browser
@@ -271,6 +272,25 @@ def test_an_idle_app_is_stopped_and_its_sandbox_is_gone(
         expect(page.locator(".run").last).to_contain_text("without use", timeout=15_000)
         expect(page.locator("iframe.preview")).to_have_count(0)
         assert wait_until_gone(arena.pid) == set()
+
+
+def test_an_apps_page_cannot_reach_the_arena_its_cookies_the_network_or_the_other_side(
+    arena: Arena, page: Page, battle_with
+) -> None:
+    """An app's page runs the model's script too (Streamlit's components.html): from
+    inside it, every way out is blocked as from a page preview."""
+    script = escape_page(arena.url)
+    battle_with(
+        "import streamlit as st\nimport streamlit.components.v1 as components\n"
+        f"st.title('Escape')\ncomponents.html({script!r}, height=300)\n"
+    )
+    inner = app_frames(page).frame_locator("iframe")
+    expect(inner.locator("#out")).to_contain_text("done", timeout=APP_RENDER_MS)
+    lines = inner.locator("#out").inner_text().split("\n")
+    assert "cookie=" in lines  # the pass cookie is HttpOnly, the arena's too
+    for way_out in ("parent", "top", "popup", "api", "net", "ws", "sibling"):
+        assert f"{way_out}=blocked" in lines
+    assert page.url.endswith("/") and "/battles/" in page.url
 
 
 def test_a_vote_stops_the_battles_apps(arena: Arena, page: Page, battle_with) -> None:

@@ -82,7 +82,9 @@ TODO_PAGE = """\
 
 
 def escape_page(arena_url: str) -> str:
-    """A page that tries each way out and writes down what happened."""
+    """A page that tries each way out and writes down what happened. It may be nested
+    in an app's page (Streamlit's components.html): `top` is the arena's page either way,
+    and the other side's preview is one of its frames that is neither this nor its parent."""
     socket_url = arena_url.replace("http", "ws") + "/ws/battles/x/"
     return f"""\
 <!DOCTYPE html>
@@ -91,7 +93,7 @@ def escape_page(arena_url: str) -> str:
   const out = document.getElementById('out');
   const note = (line) => {{ out.textContent += line + '\\n'; }};
   note('cookie=' + document.cookie);
-  try {{ note('parent=' + parent.document.cookie); }} catch (e) {{ note('parent=blocked'); }}
+  try {{ note('parent=' + top.document.cookie); }} catch (e) {{ note('parent=blocked'); }}
   try {{ top.location.href = '{arena_url}/leaderboard/'; note('top=moved'); }}
   catch (e) {{ note('top=blocked'); }}
   note('popup=' + (window.open('{arena_url}/') ? 'opened' : 'blocked'));
@@ -105,14 +107,16 @@ def escape_page(arena_url: str) -> str:
     }} catch (e) {{ done('ws=blocked'); }}
   }});
   // The other side's frame beside this one: polled until it has loaded its page, whose
-  // document a frame of the same origin could read (and rewrite).
+  // document a frame of the same origin could read (and rewrite). Before that it holds
+  // about:blank of the arena's origin, which no preview can read either.
   const sibling = new Promise((done) => {{
     let tries = 0;
     const look = () => {{
-      for (let i = 0; i < parent.frames.length; i++) {{
-        if (parent.frames[i] === window) continue;
+      for (let i = 0; i < top.frames.length; i++) {{
+        const other = top.frames[i];
+        if (other === window || other === parent) continue;
         try {{
-          if (parent.frames[i].document.getElementById('out')) return done('sibling=reached');
+          if (other.document.body.innerHTML.length > 0) return done('sibling=reached');
         }} catch (e) {{}}
       }}
       if (++tries > 20) return done('sibling=blocked');
