@@ -39,6 +39,7 @@ from arena.vocabulary import WINNER_LABELS
 
 MY_VOTES_SHOWN = 500
 VOTE_MSG, FOLLOW_UP_MSG = "vote-msg", "follow-up-msg"  # where refusals show
+RESYNC_EVENT = "arena:resync"  # the page then asks its socket for everything (arena.js)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -131,7 +132,9 @@ def battle_vote(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResponse:
         return _message(request, str(error), status=400, target=VOTE_MSG)
     if not request.htmx:
         return HttpResponse(status=303, headers={"Location": battle.get_absolute_url()})
-    return render(request, "battles/battle.html#after-vote", {"view": battle_view(battle.pk)})
+    return _with_resync(
+        render(request, "battles/battle.html#after-vote", {"view": battle_view(battle.pk)})
+    )
 
 
 def _vote_details(request: HtmxHttpRequest, battle: Battle, winner: str) -> HttpResponse:
@@ -160,7 +163,9 @@ def battle_follow_up(request: HtmxHttpRequest, battle_id: uuid.UUID) -> HttpResp
         return _limited(_message(request, str(error), status=429, target=FOLLOW_UP_MSG), error)
     except BattleError as error:
         return _message(request, str(error), status=400, target=FOLLOW_UP_MSG)
-    return render(request, "battles/battle.html#after-follow-up", {"view": battle_view(battle.pk)})
+    return _with_resync(
+        render(request, "battles/battle.html#after-follow-up", {"view": battle_view(battle.pk)})
+    )
 
 
 @require_POST
@@ -194,6 +199,14 @@ def run_artifact(request: HttpRequest, battle_id: uuid.UUID, artifact_id: int) -
     if item is None:
         raise Http404("Not found.")
     return artifact_response(item)
+
+
+def _with_resync(response: HttpResponse) -> HttpResponse:
+    """This answer swaps in parts the page's socket also sends, as they were when it was
+    rendered. The socket sends only what changed since its own last message, so a newer
+    state it already sent would never come again: once the answer has settled, the page
+    asks its socket for everything anew (arena.js)."""
+    return trigger_client_event(response, RESYNC_EVENT, after="settle")
 
 
 def _own_battle(request: HttpRequest, battle_id: uuid.UUID) -> Battle:

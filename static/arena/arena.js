@@ -113,10 +113,20 @@
     const page = event.target.closest("[data-heartbeat-ms]");
     const socket = event.detail && event.detail.socketWrapper;
     if (!page || !socket) return;
+    page._socket = socket;
     clearInterval(page._heartbeat); // a reconnect opens the same wrapper again
     page._heartbeat = setInterval(function () {
       socket.send(JSON.stringify({ action: "heartbeat" }));
     }, Number(page.dataset.heartbeatMs));
+  });
+  // A follow-up's or a vote's answer swaps in parts the socket sends too, as they were
+  // when the request was made; the socket sends only what changed since its own last
+  // message, so a newer state it already sent would not come again. The server marks
+  // such answers (views._with_resync) and the page then asks for everything anew.
+  // (The form that asked has been swapped out by then, so the page is looked up anew.)
+  document.addEventListener("arena:resync", function () {
+    const page = document.querySelector("[data-heartbeat-ms]");
+    if (page && page._socket) page._socket.send(JSON.stringify({ action: "refresh" }));
   });
 
   // Keys 1-4 vote, when the buttons are enabled and the rater is not typing.
