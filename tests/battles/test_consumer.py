@@ -25,6 +25,11 @@ async def connect(
         headers.append((b"cookie", rater_cookie(rater)))
     communicator = WebsocketCommunicator(application, f"/ws/battles/{battle.id}/", headers)
     connected, _ = await communicator.connect()
+    if not connected:
+        # Let the refused consumer end inside the test. Left pending, it is cancelled when
+        # the test's event loop closes, mid-read on the Redis channel layer, and that
+        # cancellation hung the run for pytest's whole timeout (seen twice in CI).
+        await communicator.disconnect()
     return communicator, connected
 
 
