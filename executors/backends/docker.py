@@ -71,7 +71,6 @@ UID_COUNT = 1 << 24
 # the program itself only limits.fsize_mb.
 COMPILE_FSIZE_MB = 256
 IDLE_S = 600  # a warm container's launcher exits after waiting this long for its plan
-SANDBOX_CPU_SHARES = 256  # the default is 1024
 LAUNCHER_GRACE_S = 5
 
 
@@ -241,10 +240,6 @@ class DockerBackend:
             "mem_limit": memory,
             "memswap_limit": memory,
             "nano_cpus": 10**9,
-            # A quarter of a default container's CPU weight: sandboxes yield to the arena's
-            # own containers (web, workers) when the cores are contended, as bubblewrap's
-            # programs do at nice 10 (runtime/launch/launch.c).
-            "cpu_shares": SANDBOX_CPU_SHARES,
             "ipc_mode": "private",
             "tmpfs": {
                 languages.WORK_DIR: self.engine.work_tmpfs_options(shape.work_mb, uid),

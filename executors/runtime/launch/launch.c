@@ -3,8 +3,7 @@
  *   launch UID CPU_S NPROC FSIZE NOFILE AS [CGROUP_PROCS_FILE ...] -- BWRAP ARGS...
  *
  * In order, while still root: join the slot's cgroups (so nothing forks outside them),
- * set the rlimits (soft = hard; AS 0 = leave unset), lower the CPU priority to nice
- * SANDBOX_NICE, clear the inheritable capabilities,
+ * set the rlimits (soft = hard; AS 0 = leave unset), clear the inheritable capabilities,
  * drop every group and all three uids and gids to UID (-1: stay, for hosts where the
  * backend does not run as root), then exec bubblewrap. Any failure exits 125 with a
  * message on stderr, before anything of the sandbox exists.
@@ -24,12 +23,6 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-/* Sandboxed programs yield the CPU to the arena's own processes: on two cores a compile
- * or a busy loop otherwise takes a core from the web process, and raters' pages lag
- * (live updates waited seconds behind the database under load). The sandbox still gets
- * every cycle nobody else wants. A program cannot raise it again (no CAP_SYS_NICE). */
-#define SANDBOX_NICE 10
 
 static void fail(const char *what, const char *detail) {
     fprintf(stderr, "arena launcher: %s %s: %s\n", what, detail, strerror(errno));
@@ -92,7 +85,6 @@ int main(int argc, char **argv) {
     limit(RLIMIT_NOFILE, argv[5], "nofile");
     limit(RLIMIT_CORE, "0", "core");
     if (number(argv[6]) > 0) limit(RLIMIT_AS, argv[6], "as");
-    if (setpriority(PRIO_PROCESS, 0, SANDBOX_NICE) != 0) fail("setpriority", "nice");
     long uid = number(argv[1]);
     clear_inheritable_caps();
     if (uid >= 0) drop_to(uid);
