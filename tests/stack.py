@@ -137,6 +137,7 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     generation: int = 16  # worker concurrencies
     execution: int = 2
+    web_server: str = "daphne"  # or "uvicorn" (the `load` extra), for the load test
 
     @property
     def url(self) -> str:
@@ -182,7 +183,11 @@ class Stack:
         return self
 
     def start_web(self) -> None:
-        argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.web_port)]
+        argv = [sys.executable, "-m", self.web_server, "--port", str(self.web_port)]
+        if self.web_server == "uvicorn":  # Django's ASGI app speaks no lifespan protocol
+            argv += ["--host", "127.0.0.1", "--lifespan", "off", "--no-access-log"]
+        else:
+            argv += ["--bind", "127.0.0.1"]
         self._spawn("web", [*argv, "arena.asgi:application"])
         wait_until(self._web_answers, 60, "the web process")
 

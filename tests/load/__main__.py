@@ -175,6 +175,12 @@ def main() -> int:
     parser.add_argument("--raters", type=int, default=50)
     parser.add_argument("--battles", type=int, default=3, help="per rater")
     parser.add_argument("--output", type=Path, help="also write the report here (JSON)")
+    parser.add_argument(
+        "--server",
+        choices=("daphne", "uvicorn"),
+        default="daphne",
+        help="the web process's ASGI server (uvicorn: pip install -e '.[load]')",
+    )
     args = parser.parse_args()
     if not 1 <= args.raters <= 200 or not 1 <= args.battles <= 10:
         parser.error("--raters must be 1..200 and --battles 1..10 (a bounded test)")
@@ -182,7 +188,9 @@ def main() -> int:
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
     subprocess.run(["redis-cli", "-n", "13", "flushdb"], check=True, capture_output=True)
     database_url = f"postgres://postgres@127.0.0.1:5432/{name}"
-    stack = Stack(database_url, "redis://127.0.0.1:6379/13", Path(tempfile.mkdtemp()))
+    stack = Stack(
+        database_url, "redis://127.0.0.1:6379/13", Path(tempfile.mkdtemp()), web_server=args.server
+    )
     try:
         stack.prepare().start_all()
         time.sleep(3)  # workers connect to the broker
@@ -197,6 +205,7 @@ def main() -> int:
         stack.stop()
         subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name])
     result["raters"], result["battles_per_rater"] = args.raters, args.battles
+    result["server"] = args.server
     text = json.dumps(result, indent=2)
     print(text)
     if args.output:
