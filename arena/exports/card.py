@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from arena.exports.schema import (
     EVENT_DATA_KEYS,
@@ -27,6 +27,24 @@ from arena.exports.schema import (
 CARD_NAME = "README.md"
 MANIFEST_NAME = "manifest.json"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's epoch: no wall clock in the archive
+
+
+class RowFacts(NamedTuple):
+    """What the card counts of one row."""
+
+    is_valid: bool
+    is_anonymous: bool
+    tstamp: float
+    winner: str
+    model_a: str
+    model_b: str
+    category: str
+    language: str
+    environment: str
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> RowFacts:
+        return cls._make(row[name] for name in cls._fields)
 
 
 @dataclass
@@ -44,19 +62,19 @@ class DatasetStats:
     languages: Counter[str] = field(default_factory=Counter)
     environments: Counter[str] = field(default_factory=Counter)
 
-    def add(self, row: Mapping[str, Any]) -> None:
+    def add(self, row: RowFacts) -> None:
         self.rows += 1
-        self.valid += bool(row["is_valid"])
-        self.anonymous += bool(row["is_anonymous"])
-        stamp = row["tstamp"]
+        self.valid += bool(row.is_valid)
+        self.anonymous += bool(row.is_anonymous)
+        stamp = row.tstamp
         self.first_tstamp = stamp if self.first_tstamp is None else min(self.first_tstamp, stamp)
         self.last_tstamp = stamp if self.last_tstamp is None else max(self.last_tstamp, stamp)
-        self.winners[row["winner"]] += 1
-        self.models[row["model_a"]] += 1
-        self.models[row["model_b"]] += 1
-        self.categories[row["category"] or "(none)"] += 1
-        self.languages[row["language"] or "(none)"] += 1
-        self.environments[row["environment"] or "(none)"] += 1
+        self.winners[row.winner] += 1
+        self.models[row.model_a] += 1
+        self.models[row.model_b] += 1
+        self.categories[row.category or "(none)"] += 1
+        self.languages[row.language or "(none)"] += 1
+        self.environments[row.environment or "(none)"] += 1
 
     def date_range(self) -> tuple[str, str]:
         if self.first_tstamp is None or self.last_tstamp is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import uuid
 from collections import defaultdict
@@ -31,6 +32,7 @@ from django.db.models.functions import Cast, Length, Substr
 from django.db.models.lookups import GreaterThan
 
 from arena.battles.models import InteractionEvent, Response, Turn, Vote
+from arena.exports.card import RowFacts
 from arena.exports.schema import (
     ARENA_WINNER,
     EVENT_DATA_KEYS,
@@ -38,7 +40,7 @@ from arena.exports.schema import (
     PREVIEW_EVENT_DATA_KEYS,
     SCHEMA_ID,
 )
-from arena.exports.writers import dumps
+from arena.exports.writers import dumps, row_line
 from arena.runs.models import Artifact, Execution, PreviewEvent
 
 CHUNK_SIZE = 1_000  # votes per bulk fetch: fewer round trips, memory still small
@@ -229,6 +231,12 @@ class Scrubber:
         return text
 
 
+def iter_lines(votes: QuerySet[Vote], *, secret: bytes) -> Iterator[tuple[str, RowFacts]]:
+    """(row as JSON text, its facts for the card): what `sql_rows.iter_lines` gives."""
+    for row in iter_rows(votes, secret=secret):
+        yield row_line(row), RowFacts.of(row)
+
+
 def iter_rows(
     votes: QuerySet[Vote], *, secret: bytes, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[dict[str, Any]]:
@@ -294,6 +302,14 @@ def _feedback(feedback: Any) -> list[dict[str, str]]:
     if not isinstance(feedback, dict):
         return []
     return [{"dimension": str(k), "choice": str(v)} for k, v in sorted(feedback.items())]
+
+
+def feedback_json(stored: Any) -> str:
+    """The `feedback` field's JSON text from the column as the database driver gives it
+    (JSON text, or already decoded)."""
+    if stored in ("{}", {}):  # nearly every vote: no per-dimension answers
+        return "[]"
+    return dumps(_feedback(json.loads(stored) if isinstance(stored, str) else stored))
 
 
 def _iso(moment: datetime) -> str:

@@ -1,5 +1,10 @@
-"""Streaming writers: batches of row dicts in, one data file out. Memory is bounded by a
+"""Streaming writers: batches of rows in, one data file out. Memory is bounded by a
 batch (JSONL, CSV) or by a row group of ~16 MB of Arrow batches (Parquet).
+
+A row arrives as its canonical JSON text (`dumps` of the row, fields in schema order):
+that is the JSONL line itself, Arrow's C++ JSON reader turns a batch of them into a
+record batch for Parquet, and CSV decodes them. On PostgreSQL the database writes that
+text (`sql_rows.py`), so no format builds Python objects per value except CSV.
 
 No Django here: the benchmark feeds synthetic rows through the very same path. Output
 is deterministic: fixed column order, no clocks, compact JSON with a fixed key order.
@@ -8,12 +13,14 @@ is deterministic: fixed column order, no clocks, compact JSON with a fixed key o
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import pyarrow as pa
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from arena.exports.schema import FIELD_NAMES, NESTED_FIELDS, arrow_schema
@@ -22,7 +29,7 @@ Row = Mapping[str, Any]
 
 
 class RowWriter(Protocol):
-    def write(self, rows: Sequence[Row]) -> None: ...
+    def write(self, lines: Sequence[str]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -34,20 +41,29 @@ _LINE_ENDS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\
 
 def dumps(value: Any) -> str:
     """Canonical compact JSON (UTF-8 text kept readable; NaN refused)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return escape_line_ends(
+        json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    )
+
+
+def escape_line_ends(text: str) -> str:
     if "\x85" in text or "\u2028" in text or "\u2029" in text:  # rare: skip translate's cost
         text = text.translate(_LINE_ENDS)
     return text
+
+
+def row_line(row: Row) -> str:
+    """A row (a mapping of every schema field) as its canonical JSON text."""
+    return dumps({name: row[name] for name in FIELD_NAMES})
 
 
 class JsonlWriter:
     def __init__(self, path: Path) -> None:
         self._file: IO[str] = path.open("w", encoding="utf-8", newline="\n")
 
-    def write(self, rows: Sequence[Row]) -> None:
-        self._file.writelines(
-            dumps({name: row[name] for name in FIELD_NAMES}) + "\n" for row in rows
-        )
+    def write(self, lines: Sequence[str]) -> None:
+        if lines:
+            self._file.write("\n".join(lines) + "\n")
 
     def close(self) -> None:
         self._file.close()
@@ -75,15 +91,31 @@ class ParquetWriter:
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = self._pending_bytes = 0
 
-    def write(self, rows: Sequence[Row]) -> None:
-        if not rows:
+    def write(self, lines: Sequence[str]) -> None:
+        if not lines:
             return
-        batch = pa.RecordBatch.from_pylist(list(rows), schema=self._schema)
+        batch = self._batch(lines)
         self._pending.append(batch)
         self._pending_rows += batch.num_rows
         self._pending_bytes += batch.nbytes
         if self._pending_bytes >= self.ROW_GROUP_BYTES:
             self._flush()
+
+    def _batch(self, lines: Sequence[str]) -> pa.RecordBatch:
+        """One record batch from JSON lines, by Arrow's JSON reader (C++) with the schema
+        given: a field of another type or a field not in the schema is an error."""
+        data = ("\n".join(lines) + "\n").encode()
+        table = pa_json.read_json(
+            io.BytesIO(data),
+            # One block for the whole batch, so that it comes back as one chunk.
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=self._schema, unexpected_field_behavior="error"
+            ),
+        )
+        if table.num_rows != len(lines):
+            raise ValueError(f"{len(lines)} rows in, {table.num_rows} out of the JSON reader")
+        return table.select(list(FIELD_NAMES)).cast(self._schema).combine_chunks().to_batches()[0]
 
     def _flush(self) -> None:
         if self._pending:
@@ -104,7 +136,8 @@ class CsvWriter:
         self._csv = csv.writer(self._file, lineterminator="\n")
         self._csv.writerow(FIELD_NAMES)
 
-    def write(self, rows: Sequence[Row]) -> None:
+    def write(self, lines: Sequence[str]) -> None:
+        rows = map(json.loads, lines)
         self._csv.writerows([_csv_cell(name, row[name]) for name in FIELD_NAMES] for row in rows)
 
     def close(self) -> None:
