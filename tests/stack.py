@@ -20,6 +20,13 @@ from pathlib import Path
 from arena import jobs
 
 ROOT = Path(__file__).resolve().parents[1]
+# The workers as deploy/compose.yaml runs them: every queue served, each by one group.
+WORKER_QUEUES = {
+    "generation": ["generation", "judges"],
+    "batch": ["ratings", "exports"],
+    "execution": ["execution"],
+}
+assert sorted(q for qs in WORKER_QUEUES.values() for q in qs) == sorted(jobs.QUEUES)
 PG_BIN = Path("/usr/lib/postgresql") / (os.listdir("/usr/lib/postgresql") or ["15"])[0] / "bin"
 
 
@@ -137,6 +144,7 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     generation: int = 16  # worker concurrencies
     execution: int = 2
+    batch: int = 1
     web_server: str = "daphne"  # or "uvicorn" (the `load` extra), for the load test
 
     @property
@@ -201,16 +209,20 @@ class Stack:
         self.generation, self.execution = generation, execution
         self.start_web()
         self.start_generation_worker()
+        self.start_batch_worker()
         self.start_execution_worker()
         return self
 
     def start_generation_worker(self) -> None:
-        """Generation and every other queue but executions, as compose's `worker`."""
-        rest = [q for q in jobs.QUEUES if q not in ("generation", "execution")]
-        self.start_worker("worker-generation", ["generation", *rest], self.generation)
+        """Generation and judges (waiting on model APIs), as compose's `worker`."""
+        self.start_worker("worker-generation", WORKER_QUEUES["generation"], self.generation)
+
+    def start_batch_worker(self) -> None:
+        """Leaderboard refreshes and exports (Python-bound), as compose's `worker-batch`."""
+        self.start_worker("worker-batch", WORKER_QUEUES["batch"], self.batch)
 
     def start_execution_worker(self) -> None:
-        self.start_worker("worker-execution", ["execution"], self.execution)
+        self.start_worker("worker-execution", WORKER_QUEUES["execution"], self.execution)
 
     def start_beat(self) -> None:
         schedule = self.log_dir / "beat-schedule"

@@ -69,6 +69,12 @@ def _parser() -> MarkdownIt:
     )
 
 
+# The live page re-renders both answers on every update of either side (a streaming
+# token, a run finishing, a vote), and a finished answer's text no longer changes: under
+# load (25 raters) rendering markdown was a quarter of the web process's Python time,
+# most of it Pygments. A pure function of the text, so its HTML is kept; 512 answers of
+# a few KB each is a few MB.
+@lru_cache(maxsize=512)
 def render_markdown(text: str) -> str:
     html = _parser().render(text)
     return nh3.clean(

@@ -2,7 +2,11 @@
 N raters play full battles over HTTP and websockets, as a browser does, against one
 Daphne process and Celery workers; the report says what the raters saw.
 
-    .venv/bin/python -m tests.load --raters 50 --battles 3
+    .venv/bin/python -m tests.load --raters 50 --battles 3 [--profile DIR]
+
+With --profile, py-spy (the 'load' extra) samples the web process and both workers for
+the whole run; the report gives each one's busy share and its hottest functions, and the
+collapsed stacks are left in DIR (flame-graph input).
 
 Needs the machine's PostgreSQL and Redis (it makes its own database, and uses Redis
 database 13, flushed first).
@@ -27,6 +31,7 @@ from typing import Any
 
 import psycopg
 
+from tests.load.profile import Profiler
 from tests.rater import Rater, votable
 from tests.stack import Stack, cpu_seconds
 
@@ -176,6 +181,9 @@ def main() -> int:
     parser.add_argument("--battles", type=int, default=3, help="per rater")
     parser.add_argument("--output", type=Path, help="also write the report here (JSON)")
     parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="sample every process with py-spy"
+    )
+    parser.add_argument(
         "--server",
         choices=("daphne", "uvicorn"),
         default="daphne",
@@ -195,12 +203,15 @@ def main() -> int:
         stack.prepare().start_all()
         time.sleep(3)  # workers connect to the broker
         before = {n: cpu_seconds(pid) for n, pid in stack.pids().items()}
+        profiler = Profiler(args.profile, stack.pids()) if args.profile else None
         started = time.monotonic()
         records = asyncio.run(run_raters(stack.url, args.raters, args.battles))
         wall = time.monotonic() - started
         cpu = {n: cpu_seconds(pid) - before[n] for n, pid in stack.pids().items()}
         ids = [b.battle_id for b in records if b.battle_id]
         result = report(records, database_times(database_url, ids), cpu, wall)
+        if profiler is not None:
+            result["profiles"] = profiler.stop()
     finally:
         stack.stop()
         subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", name])

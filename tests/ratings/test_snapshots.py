@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from arena.battles.models import Battle, Response, Vote
 from arena.llms.models import LanguageModel
-from arena.ratings.jobs import refresh_when_asked
+from arena.ratings import jobs as rating_jobs
+from arena.ratings.jobs import refresh_after_vote, refresh_when_asked
 from arena.ratings.models import LeaderboardSnapshot, RatingsSettings
 from arena.ratings.snapshots import (
     latest_snapshot,
@@ -257,3 +260,40 @@ def test_refresh_requests_during_a_refresh_fold_into_one_more_round(
     monkeypatch.setattr("arena.ratings.jobs.refresh_leaderboards", slow_refresh)
     refresh_when_asked()
     assert rounds == [False, False]
+
+
+def test_slow_refreshes_are_spaced_out_so_they_take_a_bounded_share(
+    cast: Cast,
+    make_model: Callable[..., LanguageModel],
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+) -> None:
+    settings.LEADERBOARD_DEBOUNCE_SECONDS = 5
+    cache.clear()
+    scheduled: list[float] = []
+    monkeypatch.setattr(
+        "arena.jobs.enqueue", lambda _name, *_args, delay_s=0: scheduled.append(delay_s)
+    )
+
+    def vote_then_refresh() -> None:
+        refresh_after_vote()
+        cache.delete(rating_jobs._SCHEDULED_KEY)  # the scheduled refresh comes due
+        refresh_when_asked()
+
+    cast(make_model(), make_model(), "model_a")
+    vote_then_refresh()  # a real refresh of a tiny arena: milliseconds
+    refresh_after_vote()
+    assert scheduled == [5, 5]
+
+    real_refresh = rating_jobs.refresh_leaderboards
+
+    def slow_refresh(*, force: bool) -> int:
+        time.sleep(0.7)
+        return real_refresh(force=True)
+
+    monkeypatch.setattr("arena.ratings.jobs.refresh_leaderboards", slow_refresh)
+    cache.delete(rating_jobs._SCHEDULED_KEY)
+    vote_then_refresh()
+    refresh_after_vote()
+    # 0.7 s of refresh may take a tenth of the time: the next comes 6.3+ s later.
+    assert 7 <= scheduled[-1] <= 10
