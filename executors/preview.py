@@ -21,13 +21,14 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, Route, sync_playwright
 
 from executors import apps, pages
 from executors.environments import BROWSER_ENVIRONMENTS, PAGE_LANGUAGES, PYGAME, SERVER_APPS
@@ -178,24 +179,75 @@ def _ms(started: float) -> int:
 def load_in_chromium(
     url: str, *, timeout_s: float, screenshot: str | None, ready_script: str = ""
 ) -> PreviewReport:
+    """Load `url` in a fresh browser context of a kept Chromium and report. Playwright's
+    sync API belongs to the thread that started it, so loads run on the browser threads
+    (`_BROWSER_THREADS`, each with its own Chromium), whatever the caller's thread."""
+    return _BROWSER_THREADS.submit(_load, url, timeout_s, screenshot, ready_script).result()
+
+
+class _Chromium(threading.local):
+    """A browser thread's headless Chromium, started on first use and kept: a launch (the
+    Playwright driver and the browser) costs about a second of CPU, a new context a few
+    milliseconds. Each load gets a context of its own: no cookies, storage or cache pass
+    from one page to the next."""
+
+    def __init__(self) -> None:
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+
+    def browser(self) -> Browser:
+        if self._browser is None or not self._browser.is_connected():
+            self.close()
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+        return self._browser
+
+    def close(self) -> None:
+        """Drop the browser (after an error it may be unusable); the next load relaunches."""
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = None
+        with suppress(Exception):  # already gone is as good as closed
+            if browser is not None:
+                browser.close()
+        with suppress(Exception):
+            if playwright is not None:
+                playwright.stop()
+
+
+# Two, so that one slow load (an app's first render may take 45 s) does not hold up the
+# screenshots queued behind it; each keeps a Chromium (~150 MB) once it has loaded a page.
+_BROWSER_THREADS = ThreadPoolExecutor(2, thread_name_prefix="chromium")
+_chromium = _Chromium()
+
+
+def _load(url: str, timeout_s: float, screenshot: str | None, ready_script: str) -> PreviewReport:
     errors: list[str] = []
     uncaught: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: uncaught.append(str(e)))
-            confine(page, url)
-            if not wait_until_ready(page, url, timeout_s, ready_script):
-                return PreviewReport("timeout", console_errors=errors + uncaught)
-            text = page.evaluate("() => document.body ? document.body.innerText : ''")
-            events = page.evaluate("() => window.__arenaEvents || []")
-            app_errors = page.evaluate(APP_ERROR_SCRIPT) if ready_script else []
-            if screenshot:
-                page.screenshot(path=screenshot)
-        finally:
-            browser.close()
+    try:
+        context = _chromium.browser().new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    except PlaywrightError:
+        _chromium.close()  # a browser that died between loads: start a new one, once
+        context = _chromium.browser().new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: uncaught.append(str(e)))
+        confine(page, url)
+        if not wait_until_ready(page, url, timeout_s, ready_script):
+            return PreviewReport("timeout", console_errors=errors + uncaught)
+        text = page.evaluate("() => document.body ? document.body.innerText : ''")
+        events = page.evaluate("() => window.__arenaEvents || []")
+        app_errors = page.evaluate(APP_ERROR_SCRIPT) if ready_script else []
+        if screenshot:
+            page.screenshot(path=screenshot)
+    except BaseException:
+        _chromium.close()  # whatever failed, the next load starts from a new browser
+        raise
+    finally:
+        with suppress(PlaywrightError):
+            context.close()
     status = "runtime_error" if uncaught else "ok"
     return PreviewReport(
         status,
