@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -93,7 +94,13 @@ class _Renders:
     """Coalesces "changed" events into at most one render per LIVE_RENDER_SECONDS per
     socket, latest state wins: a render reads the database, so the events that arrive
     while one runs or waits fold into the next. Renders run in a task of their own, so
-    this socket's other messages (heartbeats, close) never wait behind them."""
+    this socket's other messages (heartbeats, close) never wait behind them.
+
+    After a slow render the socket also waits as long as that render took. A render is
+    slow when it queued for a thread or the CPU, i.e. when the process is saturated
+    (50 raters' answers streaming at once ask for ~200 renders a second); backing off
+    then keeps the queue short, so the render that opens a vote is not stuck behind
+    streaming ones."""
 
     def __init__(self, render: Callable[[], Awaitable[None]]) -> None:
         self.render = render
@@ -113,11 +120,13 @@ class _Renders:
         while True:
             await self.wanted.wait()
             self.wanted.clear()
+            started = time.monotonic()
             try:
                 await self.render()
             except Exception:  # the next event renders again; never kill the socket's loop
                 log.exception("live render failed")
-            await asyncio.sleep(settings.LIVE_RENDER_SECONDS)
+            took = time.monotonic() - started
+            await asyncio.sleep(max(settings.LIVE_RENDER_SECONDS, took))
 
 
 async def page_seen(battle_id: str) -> None:

@@ -140,7 +140,13 @@ def report(
     return {
         "battles_started": len(records),
         "battles_completed": len(done),
-        "errors": [b.error for b in records if b.error],
+        # Each with its battle and what the database holds of it, to tell a run that
+        # never finished from a page that was never told.
+        "errors": [
+            {"battle": b.battle_id, "error": b.error, "database": times.get(b.battle_id)}
+            for b in records
+            if b.error
+        ],
         "websocket_drops": sum(b.drops for b in records),
         "votes_accepted": len(done),
         "votes_stored": sum(t.get("votes", 0) for t in times.values()),
