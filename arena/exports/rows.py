@@ -232,7 +232,7 @@ class Scrubber:
 
 
 def iter_lines(votes: QuerySet[Vote], *, secret: bytes) -> Iterator[tuple[str, RowFacts]]:
-    """(row as JSON text, its facts for the card): what `sql_rows.iter_lines` gives."""
+    """(row as JSON text, its facts for the card), as `sql_rows.Exporter.lines` gives them."""
     for row in iter_rows(votes, secret=secret):
         yield row_line(row), RowFacts.of(row)
 
