@@ -124,9 +124,31 @@
   // message, so a newer state it already sent would not come again. The server marks
   // such answers (views._with_resync) and the page then asks for everything anew.
   // (The form that asked has been swapped out by then, so the page is looked up anew.)
-  document.addEventListener("arena:resync", function () {
+  function resync() {
     const page = document.querySelector("[data-heartbeat-ms]");
     if (page && page._socket) page._socket.send(JSON.stringify({ action: "refresh" }));
+  }
+  document.addEventListener("arena:resync", resync);
+  // Nor may the socket replace a part while a request sent from inside it is in flight:
+  // htmx looks up the answer's out-of-band targets from the element that asked, and once
+  // that element is detached it finds none and the answer is dropped. Such a socket swap
+  // is skipped, and when the request is over the page asks for everything anew.
+  let socketSwapping = false;
+  let skippedForRequest = false;
+  document.addEventListener("htmx:wsBeforeMessage", function () {
+    socketSwapping = true; // a message is swapped in one go; over by the next microtask
+    queueMicrotask(function () { socketSwapping = false; });
+  });
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const part = event.detail.target;
+    if (!socketSwapping || !(part.matches(".htmx-request") || part.querySelector(".htmx-request"))) return;
+    event.detail.shouldSwap = false;
+    skippedForRequest = true;
+  });
+  document.addEventListener("htmx:afterRequest", function () {
+    if (!skippedForRequest) return;
+    skippedForRequest = false;
+    resync();
   });
 
   // Keys 1-4 vote, when the buttons are enabled and the rater is not typing.

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, type_and_start
 from tests.fakes import markdown_answer, openai_server
@@ -481,6 +482,40 @@ def test_8_the_small_defects_are_gone(arena, screen: Screen) -> None:
     assert page.request.get(arena.url + "/favicon.ico").ok
     assert screen.not_found == []
     assert screen.console_errors == []
+
+
+def test_a_live_update_while_the_vote_is_sent_does_not_drop_its_answer(
+    arena, browser: Browser
+) -> None:
+    """The vote's answer is held back until the socket has had time to bring the revealed
+    panel. Had the socket replaced the panel holding the vote's form, htmx would find no
+    target for the answer's parts (it looks them up from the detached form) and drop them."""
+    screen = open_screen(browser, "desktop-light")
+    page = screen.page
+
+    def hold_the_vote(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        answer = route.fetch()
+        time.sleep(1.0)  # four live-render intervals: the browser meanwhile reads its socket
+        route.fulfill(response=answer)
+
+    with (
+        openai_server(default=markdown_answer("print(1)")) as one,
+        openai_server(default=markdown_answer("print(2)")) as two,
+    ):
+        arena.use_models(python_model("one", one.base_url), python_model("two", two.base_url))
+        start(page, arena.url)
+        wait_for_votes(page)
+        page.get_by_role("button", name="Tie", exact=True).click()
+        page.route(re.compile(r"/battles/[0-9a-f-]{36}/vote$"), hold_the_vote)
+        page.get_by_role("button", name="Submit vote and reveal").click()
+        expect(page.locator(".reveal")).to_contain_text("You voted: Tie.")
+        expect(page.locator("#follow-up")).to_be_hidden()
+        page.wait_for_timeout(1000)  # the page's resync after the answer
+    assert screen.console_errors == []
+    page.context.close()
 
 
 # --- Accessibility and the keyboard -----------------------------------------------------
