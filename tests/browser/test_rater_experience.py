@@ -4,6 +4,7 @@ axe-core on every page and screenshots of the battle page kept as test artifacts
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -447,6 +448,21 @@ def test_7_an_investigator_follows_a_vote_to_its_battle_and_a_model_to_its_battl
 # --- 8. Small defects -------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def tie_chosen(arena, page: Page) -> Iterator[None]:
+    """A battle between two one-line Python answers, played up to the vote's details step
+    with Tie chosen; the models' servers stay up inside the block."""
+    with (
+        openai_server(default=markdown_answer("print(1)")) as one,
+        openai_server(default=markdown_answer("print(2)")) as two,
+    ):
+        arena.use_models(python_model("one", one.base_url), python_model("two", two.base_url))
+        start(page, arena.url)
+        wait_for_votes(page)
+        page.get_by_role("button", name="Tie", exact=True).click()
+        yield
+
+
 def test_8_the_small_defects_are_gone(arena, screen: Screen) -> None:
     page = screen.page
     page.goto(arena.url + "/")
@@ -468,14 +484,7 @@ def test_8_the_small_defects_are_gone(arena, screen: Screen) -> None:
     assert len(page.get_by_label("Your request").input_value()) == 25_000  # nothing lost
     screen.console_errors.clear()  # the browser logs that refusal's 400; it was meant
     # A battle and a vote: no favicon 404, no CSP or htmx errors in the console.
-    with (
-        openai_server(default=markdown_answer("print(1)")) as one,
-        openai_server(default=markdown_answer("print(2)")) as two,
-    ):
-        arena.use_models(python_model("one", one.base_url), python_model("two", two.base_url))
-        start(page, arena.url)
-        wait_for_votes(page)
-        page.get_by_role("button", name="Tie", exact=True).click()
+    with tie_chosen(arena, page):
         page.get_by_role("button", name="Submit vote and reveal").click()
         expect(page.locator(".reveal")).to_contain_text("You voted: Tie.")
         page.wait_for_timeout(1000)  # the socket's update after the vote
@@ -501,14 +510,7 @@ def test_a_live_update_while_the_vote_is_sent_does_not_drop_its_answer(
         time.sleep(1.0)  # four live-render intervals: the browser meanwhile reads its socket
         route.fulfill(response=answer)
 
-    with (
-        openai_server(default=markdown_answer("print(1)")) as one,
-        openai_server(default=markdown_answer("print(2)")) as two,
-    ):
-        arena.use_models(python_model("one", one.base_url), python_model("two", two.base_url))
-        start(page, arena.url)
-        wait_for_votes(page)
-        page.get_by_role("button", name="Tie", exact=True).click()
+    with tie_chosen(arena, page):
         page.route(re.compile(r"/battles/[0-9a-f-]{36}/vote$"), hold_the_vote)
         page.get_by_role("button", name="Submit vote and reveal").click()
         expect(page.locator(".reveal")).to_contain_text("You voted: Tie.")
