@@ -130,8 +130,10 @@ def write_manifest(
     stats: DatasetStats,
     filters: Mapping[str, Any],
     licence: str,
+    hashed: Mapping[str, str],
 ) -> Path:
-    """sha256 and size of every file in the export, sorted by name."""
+    """sha256 and size of every file in the export, sorted by name. `hashed`: the
+    digests already known (the data file's, taken as it was written)."""
     manifest = {
         "schema": SCHEMA_ID,
         "format": fmt,
@@ -143,7 +145,7 @@ def write_manifest(
             {
                 "name": name,
                 "bytes": (directory / name).stat().st_size,
-                "sha256": sha256_file(directory / name),
+                "sha256": hashed.get(name) or sha256_file(directory / name),
             }
             for name in sorted(files)
         ],

@@ -88,14 +88,21 @@ def export_votes(
                 report(stats.rows, total)
         writer.write(batch)
     finally:
-        writer.close()
+        data_sha256 = writer.close()
     report(stats.rows, max(total, stats.rows))
-    _write_metadata(directory, fmt, stats, filters, raters=votes.values("rater").distinct().count())
+    raters = votes.values("rater").distinct().count()
+    _write_metadata(directory, fmt, stats, filters, raters=raters, data_sha256=data_sha256)
     return ExportResult(directory=directory, data_file=data_path, rows=stats.rows, stats=stats)
 
 
 def _write_metadata(
-    directory: Path, fmt: str, stats: DatasetStats, filters: ExportFilters, *, raters: int
+    directory: Path,
+    fmt: str,
+    stats: DatasetStats,
+    filters: ExportFilters,
+    *,
+    raters: int,
+    data_sha256: str,
 ) -> None:
     licence = settings.EXPORTS_LICENSE
     title = settings.EXPORTS_TITLE
@@ -117,6 +124,7 @@ def _write_metadata(
         stats=stats,
         filters=filters.to_dict(),
         licence=licence,
+        hashed={data_file: data_sha256},
     )
 
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
@@ -57,8 +57,12 @@ from arena.exports.writers import escape_line_ends
 
 FETCH_ROWS = 2_000  # rows per round trip from the server-side cursor
 # Floats as the shortest text that reads back the same (PostgreSQL's default since 12; a
-# server configured otherwise would round them to 15 digits).
-SHORTEST_FLOATS = "SET extra_float_digits = 1"
+# server configured otherwise would round them to 15 digits). No JIT: the planner's cost
+# of a large export passes jit_above_cost, and compiling the query's ~140 expressions
+# took 4 s of a 50k-vote read while running them compiled saved less than that. The
+# final ORDER BY sorts built rows (~7 KB a vote): a chunk's sort fits in 32 MB, where
+# the default 4 MB spilled every chunk to disk (~10% of the database's time).
+SESSION = "SET extra_float_digits = 1; SET jit = off; SET work_mem = '32MB'"
 SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9A-F]+)?")  # pg_export_snapshot()
 
 
@@ -302,18 +306,20 @@ _BODY = " || ".join(
 class SqlRecord(NamedTuple):
     """One vote as the query returns it: JSON pieces, what Python fills in, the facts."""
 
+    # Ids and feedback come as text: psycopg's uuid and jsonb loaders are Python code
+    # (~12 µs a row together); text is decoded in C and parsed only when needed.
     vote_id: int
-    battle_id: uuid.UUID
-    rater_uuid: uuid.UUID
+    battle_id: str
+    rater_uuid: str
     voter_name: str | None  # only to scrub the voter's own name from reasons
     voter_email: str | None
     head: str  # from "model_a" to "vote"
-    feedback: Any
+    feedback: str  # JSON text
     body: str  # from "turn" to "is_anonymous"
     anonymity_note: str
     is_valid: bool
     invalid_reason: str
-    battle_status: str
+    battle_status: str  # JSON text
     void_reason: str
     tail: str  # "replay_of" and "replay_swapped"
     tstamp: float
@@ -327,12 +333,12 @@ class SqlRecord(NamedTuple):
 
 
 _QUERY = f"""
-SELECT v.id, v.battle_id, rater.uuid, voter.%(user_name)s, voter.%(user_email)s,
+SELECT v.id, v.battle_id::text, rater.uuid::text, voter.%(user_name)s, voter.%(user_email)s,
   ',"model_a":' || to_json(ma.name)::text || ',"model_b":' || to_json(mb.name)::text
     || ',"winner":' || {_WINNER} || ',"vote":' || to_json(v.winner::text)::text,
   v.feedback,
   {_BODY},
-  b.anonymity_note, v.is_valid, v.invalid_reason, b.status, b.void_reason,
+  b.anonymity_note, v.is_valid, v.invalid_reason, to_json(b.status::text)::text, b.void_reason,
   ',"replay_of":' || to_json(coalesce(b.replay_of_id::text, ''))::text
     || ',"replay_swapped":' || b.sides_swapped::text,
   date_part('epoch', v.created_at), v.winner, ma.name, mb.name,
@@ -366,7 +372,9 @@ class Exporter:
     def __init__(self, votes: QuerySet[Vote], *, secret: bytes) -> None:
         self.votes = votes
         self._scrub = Scrubber.for_staff()
-        self._rater_id = lru_cache(maxsize=RATER_CACHE)(partial(pseudonym, secret))
+        self._rater_id = lru_cache(maxsize=RATER_CACHE)(
+            lambda rater: pseudonym(secret, uuid.UUID(rater))
+        )
         user = get_user_model()
         users, quote = user._meta, connection.ops.quote_name
         # Names and the content type are the project's own (quoted, an integer); the
@@ -396,7 +404,7 @@ class Exporter:
     def _serial(self) -> Iterator[tuple[str, RowFacts]]:
         sql, params = self._sql(self.votes)
         with connection.cursor() as cursor:
-            cursor.execute(SHORTEST_FLOATS)
+            cursor.execute(SESSION)
         with connection.chunked_cursor() as cursor:  # server-side: one snapshot
             cursor.execute(sql, params)
             while records := cursor.fetchmany(FETCH_ROWS):
@@ -459,7 +467,7 @@ class Exporter:
                 cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 # SET takes no bound parameters; the id was checked against SNAPSHOT_ID.
                 cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                cursor.execute(SHORTEST_FLOATS)
+                cursor.execute(SESSION)
                 cursor.execute(sql, (*params, *extra))
                 return list(self._made(cursor.fetchall()))
         finally:
@@ -481,14 +489,15 @@ def _end(reader: BaseDatabaseWrapper) -> None:
     reader.close()
 
 
-def _line(record: SqlRecord, rater_id: Callable[[uuid.UUID], str], scrub: Scrubber) -> str:
+def _line(record: SqlRecord, rater_id: Callable[[str], str], scrub: Scrubber) -> str:
     battle = record.battle_id
+    battle_bytes = bytes.fromhex(battle.replace("-", ""))
     voter = (record.voter_name, record.voter_email)
     line = "".join(
         (
             f'{{"schema":"{SCHEMA_ID}","vote_id":{record.vote_id},"battle_id":"{battle}",',
-            f'"conversation_a_id":"{conversation_id(battle, "a")}",',
-            f'"conversation_b_id":"{conversation_id(battle, "b")}"',
+            f'"conversation_a_id":"{conversation_id(battle_bytes, "a")}",',
+            f'"conversation_b_id":"{conversation_id(battle_bytes, "b")}"',
             record.head,
             ',"feedback":',
             feedback_json(record.feedback),
@@ -500,7 +509,7 @@ def _line(record: SqlRecord, rater_id: Callable[[uuid.UUID], str], scrub: Scrubb
             ',"invalid_reason":',
             _reason(scrub(record.invalid_reason, *voter)),
             ',"battle_status":',
-            json.dumps(record.battle_status, ensure_ascii=False),
+            record.battle_status,
             ',"void_reason":',
             _reason(scrub(record.void_reason, *voter)),
             record.tail,

@@ -10,6 +10,7 @@ import pytest
 
 from arena.battles.models import InteractionEvent, Response, Vote
 from arena.exports.schema import FIELD_NAMES, OUTPUT_MAX_CHARS, SCHEMA_ID, arrow_schema
+from arena.exports.writers import DataFile
 from arena.raters.models import Rater
 from arena.runs.models import Artifact, Execution
 
@@ -172,13 +173,15 @@ def test_the_manifest_hashes_every_file_and_the_card_explains_loading(
 ) -> None:
     import hashlib
 
-    result = export("parquet")
-    manifest = json.loads((result.directory / "manifest.json").read_text())
-    assert manifest["schema"] == SCHEMA_ID and manifest["rows"] == 1
-    for entry in manifest["files"]:
-        data = (result.directory / entry["name"]).read_bytes()
-        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
-        assert entry["bytes"] == len(data)
+    for fmt in ("jsonl", "csv", "parquet"):  # each format's writer hashes its own file
+        result = export(fmt)
+        manifest = json.loads((result.directory / "manifest.json").read_text())
+        assert manifest["schema"] == SCHEMA_ID and manifest["rows"] == 1
+        assert {entry["name"] for entry in manifest["files"]} == {f"votes.{fmt}", "README.md"}
+        for entry in manifest["files"]:
+            data = (result.directory / entry["name"]).read_bytes()
+            assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+            assert entry["bytes"] == len(data)
     card = (result.directory / "README.md").read_text()
     assert "pd.read_parquet" in card and 'load_dataset("parquet"' in card
     assert SCHEMA_ID in card and "license: cc-by-4.0" in card
@@ -210,3 +213,19 @@ def test_arrow_readers_load_the_text_formats_as_datasets_does(rich_vote: Vote, e
     assert table.column("executions").to_pylist()[0][0]["artifacts"][0]["name"] == "plot.png"
     csv_table = pyarrow.csv.read_csv(export("csv").data_file)
     assert csv_table.num_rows == 1 and tuple(csv_table.column_names) == FIELD_NAMES
+
+
+def test_the_data_file_is_hashed_as_written_across_cache_drops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    monkeypatch.setattr(DataFile, "DROP_BYTES", 1_000)  # a drop every few writes
+    chunks = [bytes([n % 251]) * (300 + 97 * n) for n in range(40)]
+    data_file = DataFile(tmp_path / "votes.jsonl")
+    for n, chunk in enumerate(chunks):
+        assert data_file.write(memoryview(chunk) if n % 2 else chunk) == len(chunk)
+    data_file.close()
+    written = (tmp_path / "votes.jsonl").read_bytes()
+    assert written == b"".join(chunks)
+    assert data_file.sha256() == hashlib.sha256(written).hexdigest()
