@@ -160,7 +160,10 @@ class ParquetWriter:
         )
         if table.num_rows != len(lines):
             raise ValueError(f"{len(lines)} rows in, {table.num_rows} out of the JSON reader")
-        return table.select(list(FIELD_NAMES)).cast(self._schema).combine_chunks().to_batches()[0]
+        table = table.select(list(FIELD_NAMES))
+        if not table.schema.equals(self._schema):  # the reader gives the schema's types:
+            table = table.cast(self._schema)  # a cast that changes nothing copies every value
+        return table.combine_chunks().to_batches()[0]
 
     def _flush(self) -> None:
         if self._pending:
