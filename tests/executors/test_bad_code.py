@@ -201,3 +201,15 @@ def test_dot_dot_file_names_are_refused(bwrap: BwrapBackend, tmp_path: pathlib.P
 def test_tiocsti_cannot_inject_into_a_terminal(sandbox: Backend) -> None:
     result = run_bad(sandbox, "tiocsti.py")
     assert "INJECTED" not in result.stdout
+
+
+def test_the_program_never_reads_the_runs_nonce(sandbox: Backend) -> None:
+    """Docker's launcher empties its plan (which holds the exit record's nonce) before any
+    step and leaves the file, which the engine may still be finishing; bwrap has none."""
+    code = (
+        "import os\np = '/work/.arena/plan.json'\n"
+        "print(os.path.getsize(p) if os.path.exists(p) else 'absent')"
+    )
+    result = sandbox.run(ExecSpec(language="python", code=code))
+    assert result.status == "ok", result.to_json()
+    assert result.stdout.strip() == ("0" if sandbox.name == "docker" else "absent")
