@@ -336,7 +336,7 @@ _QUERY = f"""
 SELECT v.id, v.battle_id::text, rater.uuid::text, voter.%(user_name)s, voter.%(user_email)s,
   ',"model_a":' || to_json(ma.name)::text || ',"model_b":' || to_json(mb.name)::text
     || ',"winner":' || {_WINNER} || ',"vote":' || to_json(v.winner::text)::text,
-  v.feedback,
+  v.feedback::text,
   {_BODY},
   b.anonymity_note, v.is_valid, v.invalid_reason, to_json(b.status::text)::text, b.void_reason,
   ',"replay_of":' || to_json(coalesce(b.replay_of_id::text, ''))::text
